@@ -1,0 +1,47 @@
+// Starts the agent once per process (per thread): decides from the environment whether to trace, and only
+// then loads the SDK. The tracing-off path loads nothing from OpenTelemetry.
+import { tracingRequested, type Env } from './config.js';
+import { agentState } from './state.js';
+
+const PREFIX = '[@x/trace-agent]';
+const MIN_NODE: [number, number] = [22, 15];
+const FALSE_OR_TRUE = /^\s*(1|true|yes|on|0|false|no|off|)\s*$/i;
+
+export function startAgent(env: Env = process.env): void {
+  const state = agentState();
+  if (state.started) return;
+  state.started = true;
+  try {
+    if (!tracingRequested(env)) {
+      if (env.TRACES_ENABLE !== undefined && !FALSE_OR_TRUE.test(env.TRACES_ENABLE)) {
+        warn(`TRACES_ENABLE="${env.TRACES_ENABLE}" is not a boolean (use true/false); tracing stays off`);
+      }
+      return;
+    }
+    if (!nodeIsSupported(process.versions.node)) {
+      warn(`Node ${process.versions.node} is not supported (needs >= ${MIN_NODE.join('.')}); tracing stays off`);
+      return;
+    }
+    const { readConfig } = require('./config.js') as typeof import('./config.js');
+    const { createDiag } = require('./diag.js') as typeof import('./diag.js');
+    const { config, warnings } = readConfig(env);
+    const diag = createDiag(config.logLevel);
+    for (const w of warnings) diag.warn(w);
+    (require('./sdk.js') as typeof import('./sdk.js')).startSdk(config, diag);
+  } catch (err) {
+    warn(`tracing could not start and stays off: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+export function nodeIsSupported(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
+}
+
+function warn(message: string): void {
+  try {
+    process.stderr.write(`${PREFIX} warning: ${message}\n`);
+  } catch {
+    // stderr closed
+  }
+}

@@ -1,0 +1,439 @@
+// Reads and validates every environment variable the agent understands into one typed object.
+// Pure: takes an env map, returns the config plus warnings; printing is the caller's job. A bad value never
+// throws: it yields one warning naming the variable (never a header value or URL credentials) and a fallback.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+
+export type Env = Record<string, string | undefined>;
+export type OtlpProtocol = 'grpc' | 'http/protobuf' | 'http/json';
+export type TraceExporterName = 'otlp' | 'console' | 'file';
+export type SamplerName =
+  | 'always_on'
+  | 'always_off'
+  | 'traceidratio'
+  | 'parentbased_always_on'
+  | 'parentbased_always_off'
+  | 'parentbased_traceidratio';
+export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
+export type PropagatorName = 'tracecontext' | 'baggage' | 'b3' | 'b3multi';
+
+export interface OtlpConfig {
+  protocol: OtlpProtocol;
+  /** Final URL the exporter talks to: with `/v1/traces` for HTTP, scheme+host+port for gRPC. */
+  url: string;
+  headers: Record<string, string>;
+  compression: 'gzip' | 'none';
+  timeoutMs: number;
+  /** PEM file paths for TLS (`https://`); read when the exporter is built. */
+  certificateFile?: string;
+  clientKeyFile?: string;
+  clientCertificateFile?: string;
+}
+
+export interface AgentConfig {
+  enabled: boolean;
+  serviceName: string;
+  hostName: string;
+  /** OTEL_RESOURCE_ATTRIBUTES, parsed; service.name / host.name above take precedence. */
+  resourceAttributes: Record<string, string>;
+  resourceDetectors: Set<string>;
+  /** Empty when TRACES_EXPORTER=none. */
+  exporters: TraceExporterName[];
+  otlp: OtlpConfig;
+  filePath: string;
+  batch: { scheduledDelayMs: number; maxQueueSize: number; maxExportBatchSize: number; exportTimeoutMs: number };
+  sampler: { name: SamplerName; ratio: number };
+  propagators: PropagatorName[];
+  logLevel: LogLevel;
+  /** Short instrumentation names (`http`, `undici`, `express`…); `enabled` null means "the defaults". */
+  instrumentations: { enabled: string[] | null; disabled: string[] };
+  zmqPropagation: boolean;
+  shutdownTimeoutMs: number;
+  /** Which variable set each value that came from the environment (for `trace-agent doctor`). */
+  sources: Record<string, string>;
+}
+
+export interface ConfigResult {
+  config: AgentConfig;
+  warnings: string[];
+}
+
+const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
+const FALSE_WORDS = new Set(['0', 'false', 'no', 'off']);
+const PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf', 'http/json'];
+const EXPORTERS = new Set(['otlp', 'console', 'file', 'none']);
+const SAMPLERS = new Set<string>([
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+]);
+const LOG_LEVELS = new Set<string>(['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all']);
+const PROPAGATORS = new Set<string>(['tracecontext', 'baggage', 'b3', 'b3multi', 'none']);
+const DETECTORS = new Set<string>(['env', 'host', 'os', 'process', 'container', 'alibaba', 'aws', 'azure', 'gcp', 'all', 'none']);
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+export const DEFAULT_GRPC_URL = 'http://localhost:4317';
+export const DEFAULT_HTTP_BASE = 'http://localhost:4318';
+
+/** Whether the agent should trace at all. Cheap on purpose: the tracing-off path calls only this. */
+export function tracingRequested(env: Env): boolean {
+  const raw = env.TRACES_ENABLE;
+  if (raw === undefined || !TRUE_WORDS.has(raw.trim().toLowerCase())) return false;
+  return !TRUE_WORDS.has((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase());
+}
+
+/** Hides user:password in a URL so it can be printed. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, '//***@');
+}
+
+class Reader {
+  readonly warnings: string[] = [];
+  readonly sources: Record<string, string> = {};
+  constructor(private readonly env: Env) {}
+
+  warn(message: string): void {
+    this.warnings.push(message);
+  }
+
+  /** First variable of `names` that is set to a non-blank value; records it as the source of `key`. */
+  first(key: string, ...names: string[]): { name: string; value: string } | undefined {
+    for (const name of names) {
+      const value = this.env[name];
+      if (value !== undefined && value.trim() !== '') {
+        this.sources[key] = name;
+        return { name, value: value.trim() };
+      }
+    }
+    return undefined;
+  }
+
+  bool(key: string, name: string, fallback: boolean): boolean {
+    const found = this.first(key, name);
+    if (!found) return fallback;
+    const word = found.value.toLowerCase();
+    if (TRUE_WORDS.has(word)) return true;
+    if (FALSE_WORDS.has(word)) return false;
+    this.warn(`${name}="${found.value}" is not a boolean (use true/false); using ${fallback}`);
+    return fallback;
+  }
+
+  /** A whole number within [min, max], from the first variable set. */
+  int(key: string, names: string[], fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const found = this.first(key, ...names);
+    if (!found) return fallback;
+    const n = Number(found.value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.warn(`${found.name}="${found.value}" must be a whole number from ${min} to ${max}; using ${fallback}`);
+      return fallback;
+    }
+    return n;
+  }
+
+  /** A comma list; words lower-cased, blanks dropped. */
+  list(key: string, ...names: string[]): { name: string; items: string[] } | undefined {
+    const found = this.first(key, ...names);
+    if (!found) return undefined;
+    const items = found.value
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean);
+    return { name: found.name, items };
+  }
+}
+
+export function readConfig(env: Env = process.env, cwd: string = process.cwd()): ConfigResult {
+  const r = new Reader(env);
+  const enabled = readEnabled(r, env);
+  const resourceAttributes = readResourceAttributes(r, env);
+  const serviceName =
+    r.first('serviceName', 'FD_SERVICE_NAME', 'OTEL_SERVICE_NAME')?.value ??
+    resourceAttributes['service.name'] ??
+    appPackageName(cwd) ??
+    'unknown_service:node';
+  const hostName = r.first('hostName', 'FD_HOST_NAME')?.value ?? resourceAttributes['host.name'] ?? hostname();
+  const endpointVar = r.first(
+    'endpoint',
+    'EXPORTER_OTLP_ENDPOINT',
+    'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    'OTEL_EXPORTER_OTLP_ENDPOINT',
+  );
+  const config: AgentConfig = {
+    enabled,
+    serviceName,
+    hostName,
+    resourceAttributes,
+    resourceDetectors: readDetectors(r),
+    exporters: readExporters(r, endpointVar !== undefined),
+    otlp: readOtlp(r, endpointVar),
+    filePath: resolve(cwd, r.first('filePath', 'TRACES_FILE')?.value ?? 'otel_traces.jsonl'),
+    batch: readBatch(r),
+    sampler: readSampler(r),
+    propagators: readPropagators(r),
+    logLevel: readLogLevel(r),
+    instrumentations: {
+      enabled: r.list('instrumentations.enabled', 'OTEL_NODE_ENABLED_INSTRUMENTATIONS')?.items ?? null,
+      disabled: r.list('instrumentations.disabled', 'OTEL_NODE_DISABLED_INSTRUMENTATIONS')?.items ?? [],
+    },
+    zmqPropagation: r.bool('zmqPropagation', 'TRACES_ZMQ_PROPAGATION', true),
+    shutdownTimeoutMs: r.int('shutdownTimeoutMs', ['TRACES_SHUTDOWN_TIMEOUT_MS'], 5000, 0, 600_000),
+    sources: r.sources,
+  };
+  return { config, warnings: r.warnings };
+}
+
+function readEnabled(r: Reader, env: Env): boolean {
+  const disabled = r.bool('sdkDisabled', 'OTEL_SDK_DISABLED', false);
+  const enabled = r.bool('enabled', 'TRACES_ENABLE', false);
+  // Agree with tracingRequested(), which the entry point uses without building the whole config.
+  return enabled && !disabled && tracingRequested(env);
+}
+
+/** `k=v,k2=v2` with percent-encoded values, as the OTel spec defines OTEL_RESOURCE_ATTRIBUTES. */
+function readResourceAttributes(r: Reader, env: Env): Record<string, string> {
+  const raw = env.OTEL_RESOURCE_ATTRIBUTES;
+  if (!raw || !raw.trim()) return {};
+  r.sources.resourceAttributes = 'OTEL_RESOURCE_ATTRIBUTES';
+  return parsePairs(r, 'OTEL_RESOURCE_ATTRIBUTES', raw, false);
+}
+
+/**
+ * Parses a `key=value,key2=value2` list: pairs trimmed, split at the FIRST `=` (values may contain `=`),
+ * percent-decoded. A malformed pair is skipped with a warning that names the key but never shows the value.
+ */
+export function parsePairs(r: Reader | null, name: string, raw: string, headerNames: boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  raw.split(',').forEach((pair, index) => {
+    if (!pair.trim()) return;
+    const eq = pair.indexOf('=');
+    const key = decodeOrNull((eq < 0 ? pair : pair.slice(0, eq)).trim());
+    if (eq < 0 || !key) {
+      const label = key ? `key "${key}"` : `entry ${index + 1}`;
+      r?.warn(`${name}: ${label} is not of the form key=value; skipped`);
+      return;
+    }
+    if (headerNames && !HEADER_NAME.test(key)) {
+      r?.warn(`${name}: key "${key}" is not a valid header name; skipped`);
+      return;
+    }
+    const value = decodeOrNull(pair.slice(eq + 1).trim());
+    if (value === null) {
+      r?.warn(`${name}: the value of key "${key}" has a bad percent-encoding; skipped`);
+      return;
+    }
+    out[headerNames ? key.toLowerCase() : key] = value;
+  });
+  return out;
+}
+
+function decodeOrNull(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
+
+function readDetectors(r: Reader): Set<string> {
+  const found = r.list('resourceDetectors', 'OTEL_NODE_RESOURCE_DETECTORS');
+  const fallback = new Set(['env', 'host', 'process']);
+  if (!found) return fallback;
+  const bad = found.items.filter((d) => !DETECTORS.has(d));
+  if (bad.length) r.warn(`${found.name}: unknown detector(s) ${bad.join(', ')} ignored`);
+  const good = found.items.filter((d) => DETECTORS.has(d));
+  return good.length ? new Set(good) : fallback;
+}
+
+function readExporters(r: Reader, endpointSet: boolean): TraceExporterName[] {
+  const fallback: TraceExporterName[] = [endpointSet ? 'otlp' : 'console'];
+  const found = r.list('exporters', 'TRACES_EXPORTER', 'OTEL_TRACES_EXPORTER');
+  if (!found) return fallback;
+  const bad = found.items.filter((e) => !EXPORTERS.has(e));
+  const good = [...new Set(found.items.filter((e) => EXPORTERS.has(e)))];
+  if (!good.length) {
+    r.warn(`${found.name}="${found.items.join(',')}" names no known exporter (otlp, console, file, none); using ${fallback[0]}`);
+    return fallback;
+  }
+  if (bad.length) r.warn(`${found.name}: unknown exporter(s) ${bad.join(', ')} ignored`);
+  return good.filter((e): e is TraceExporterName => e !== 'none');
+}
+
+function readOtlp(r: Reader, endpointVar: { name: string; value: string } | undefined): OtlpConfig {
+  const parsed = endpointVar ? parseEndpoint(r, endpointVar.name, endpointVar.value) : undefined;
+  const protocolVar = r.first('protocol', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL');
+  let protocol: OtlpProtocol;
+  if (protocolVar && (PROTOCOLS as readonly string[]).includes(protocolVar.value.toLowerCase())) {
+    protocol = protocolVar.value.toLowerCase() as OtlpProtocol;
+  } else {
+    // The conventional HTTP port implies HTTP when nobody said otherwise.
+    protocol = parsed?.port === '4318' ? 'http/protobuf' : 'grpc';
+    if (protocolVar) {
+      r.warn(`${protocolVar.name}="${protocolVar.value}" is not one of ${PROTOCOLS.join(', ')}; using ${protocol}`);
+    }
+  }
+  return {
+    protocol,
+    url: signalUrl(protocol, parsed, endpointVar?.name === 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'),
+    headers: readHeaders(r),
+    compression: readCompression(r),
+    timeoutMs: r.int('timeoutMs', ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT'], 10_000, 1, 600_000),
+    certificateFile: r.first('certificate', 'OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE', 'OTEL_EXPORTER_OTLP_CERTIFICATE')?.value,
+    clientKeyFile: r.first('clientKey', 'OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY', 'OTEL_EXPORTER_OTLP_CLIENT_KEY')?.value,
+    clientCertificateFile: r.first(
+      'clientCertificate',
+      'OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE',
+      'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE',
+    )?.value,
+  };
+}
+
+interface ParsedEndpoint {
+  origin: string;
+  port: string;
+  /** Path without a trailing slash; '' for none. */
+  path: string;
+}
+
+/** Accepts `http(s)://host:port[/path]` and bare `host:port` (taken as plain http). */
+function parseEndpoint(r: Reader, name: string, value: string): ParsedEndpoint | undefined {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    r.warn(`${name} is not a valid URL or host:port (${redactUrl(value)}); using the default endpoint`);
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    r.warn(`${name} must use http:// or https:// (got ${url.protocol}); using the default endpoint`);
+    return undefined;
+  }
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  const auth = url.username ? `${url.username}${url.password ? `:${url.password}` : ''}@` : '';
+  return {
+    origin: `${url.protocol}//${auth}${url.host}`,
+    port,
+    path: url.pathname.replace(/\/+$/, ''),
+  };
+}
+
+/** Base endpoints get `/v1/traces` on HTTP; the per-signal variable is used as given (OTel spec). */
+function signalUrl(protocol: OtlpProtocol, parsed: ParsedEndpoint | undefined, perSignal: boolean): string {
+  if (protocol === 'grpc') return parsed ? parsed.origin : DEFAULT_GRPC_URL;
+  if (!parsed) return `${DEFAULT_HTTP_BASE}/v1/traces`;
+  if (perSignal) return `${parsed.origin}${parsed.path || '/'}`;
+  // A FastDeploy-style endpoint that already names the traces path is not extended twice.
+  if (parsed.path.endsWith('/v1/traces')) return `${parsed.origin}${parsed.path}`;
+  return `${parsed.origin}${parsed.path}/v1/traces`;
+}
+
+/** General, then per-signal, then FastDeploy headers: merged key by key, the later winning. */
+function readHeaders(r: Reader): Record<string, string> {
+  const names = ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'EXPORTER_OTLP_HEADERS'];
+  let headers: Record<string, string> = {};
+  for (const name of names) {
+    const found = r.first(`headers:${name}`, name);
+    if (found) headers = { ...headers, ...parsePairs(r, name, found.value, true) };
+  }
+  return headers;
+}
+
+function readCompression(r: Reader): 'gzip' | 'none' {
+  const found = r.first('compression', 'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION');
+  if (!found) return 'none';
+  const v = found.value.toLowerCase();
+  if (v === 'gzip' || v === 'none') return v;
+  r.warn(`${found.name}="${found.value}" is not gzip or none; using none`);
+  return 'none';
+}
+
+function readBatch(r: Reader): AgentConfig['batch'] {
+  const maxQueueSize = r.int('batch.maxQueueSize', ['OTEL_BSP_MAX_QUEUE_SIZE'], 2048, 1, 1_000_000);
+  let maxExportBatchSize = r.int(
+    'batch.maxExportBatchSize',
+    ['FD_OTLP_EXPORTER_MAX_EXPORT_BATCH_SIZE', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'],
+    512,
+    1,
+    1_000_000,
+  );
+  if (maxExportBatchSize > maxQueueSize) {
+    r.warn(`${r.sources['batch.maxExportBatchSize']} is larger than the queue size ${maxQueueSize}; using ${maxQueueSize}`);
+    maxExportBatchSize = maxQueueSize;
+  }
+  return {
+    // 500 ms rather than the spec's 5 s, so a request shows up in the collector about a second after it ends.
+    scheduledDelayMs: r.int(
+      'batch.scheduledDelayMs',
+      ['FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS', 'OTEL_BSP_SCHEDULE_DELAY'],
+      500,
+      0,
+      3_600_000,
+    ),
+    maxQueueSize,
+    maxExportBatchSize,
+    exportTimeoutMs: r.int('batch.exportTimeoutMs', ['OTEL_BSP_EXPORT_TIMEOUT'], 30_000, 1, 600_000),
+  };
+}
+
+function readSampler(r: Reader): AgentConfig['sampler'] {
+  const found = r.first('sampler', 'OTEL_TRACES_SAMPLER');
+  let name: SamplerName = 'parentbased_always_on';
+  if (found) {
+    const v = found.value.toLowerCase();
+    if (SAMPLERS.has(v)) name = v as SamplerName;
+    else r.warn(`OTEL_TRACES_SAMPLER="${found.value}" is not a known sampler; using parentbased_always_on`);
+  }
+  let ratio = 1;
+  const arg = r.first('samplerArg', 'OTEL_TRACES_SAMPLER_ARG');
+  if (arg && name.endsWith('traceidratio')) {
+    const n = Number(arg.value);
+    if (arg.value === '' || !Number.isFinite(n) || n < 0 || n > 1) {
+      r.warn(`OTEL_TRACES_SAMPLER_ARG="${arg.value}" must be a number from 0 to 1; using 1`);
+    } else {
+      ratio = n;
+    }
+  }
+  return { name, ratio };
+}
+
+function readPropagators(r: Reader): PropagatorName[] {
+  const fallback: PropagatorName[] = ['tracecontext', 'baggage'];
+  const found = r.list('propagators', 'OTEL_PROPAGATORS');
+  if (!found) return fallback;
+  const bad = found.items.filter((p) => !PROPAGATORS.has(p));
+  if (bad.length) r.warn(`OTEL_PROPAGATORS: unknown propagator(s) ${bad.join(', ')} ignored`);
+  if (found.items.includes('none')) return [];
+  const good = [...new Set(found.items.filter((p) => PROPAGATORS.has(p)))] as PropagatorName[];
+  return good.length ? good : fallback;
+}
+
+function readLogLevel(r: Reader): LogLevel {
+  const found = r.first('logLevel', 'OTEL_LOG_LEVEL');
+  if (!found) return 'warn';
+  const v = found.value.toLowerCase();
+  if (LOG_LEVELS.has(v)) return v as LogLevel;
+  r.warn(`OTEL_LOG_LEVEL="${found.value}" is not one of ${[...LOG_LEVELS].join(', ')}; using warn`);
+  return 'warn';
+}
+
+/** The `name` of the package.json nearest to the app's main script (else the cwd). */
+function appPackageName(cwd: string): string | undefined {
+  const main = process.argv[1];
+  let dir = main ? dirname(resolve(cwd, main)) : cwd;
+  for (let i = 0; i < 32; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown };
+      return typeof pkg.name === 'string' && pkg.name ? pkg.name : undefined;
+    } catch {
+      // no (readable) package.json here: look one level up
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+  return undefined;
+}

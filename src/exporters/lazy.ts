@@ -1,0 +1,43 @@
+// Defers building (and so loading) a real exporter until the first batch is exported. No OpenTelemetry
+// package offers this; it is what keeps the transport's module load out of the app's start-up time.
+import type { ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import { describeError, type Diag } from '../diag.js';
+
+const FAILED: ExportResult = { code: 1 }; // ExportResultCode.FAILED
+
+export class LazySpanExporter implements SpanExporter {
+  private delegate: SpanExporter | undefined;
+  private broken = false;
+
+  constructor(
+    private readonly build: () => SpanExporter,
+    private readonly diag: Diag,
+  ) {}
+
+  private get(): SpanExporter | undefined {
+    if (!this.delegate && !this.broken) {
+      try {
+        this.delegate = this.build();
+      } catch (err) {
+        this.broken = true;
+        this.diag.error(`cannot create the OTLP exporter: ${describeError(err)}; spans will not be exported`);
+      }
+    }
+    return this.delegate;
+  }
+
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    const delegate = this.get();
+    if (!delegate) return resultCallback(FAILED);
+    delegate.export(spans, resultCallback);
+  }
+
+  async shutdown(): Promise<void> {
+    await this.delegate?.shutdown();
+  }
+
+  async forceFlush(): Promise<void> {
+    await this.delegate?.forceFlush?.();
+  }
+}

@@ -1,0 +1,84 @@
+// Chooses and creates the instrumentations. Ours (http, undici) are built in; every other instrumentation of
+// @opentelemetry/auto-instrumentations-node can be switched on by name with OTEL_NODE_ENABLED_INSTRUMENTATIONS
+// and is only loaded then (the official register loads all of them at start-up).
+import { createRequire } from 'node:module';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import type { AgentConfig } from '../config.js';
+import { describeError, type Diag } from '../diag.js';
+import { createHttpInstrumentation, createUndiciInstrumentation } from './http.js';
+
+interface BuiltIn {
+  create: (config: AgentConfig) => Instrumentation;
+  /** Module names the ESM loader hook must intercept for this instrumentation. */
+  esmModules: string[];
+}
+
+const BUILT_IN: Record<string, BuiltIn> = {
+  http: { create: createHttpInstrumentation, esmModules: ['http', 'https'] },
+  undici: { create: createUndiciInstrumentation, esmModules: [] },
+};
+
+/** Enabled when OTEL_NODE_ENABLED_INSTRUMENTATIONS is not set. */
+export const DEFAULT_INSTRUMENTATIONS = Object.keys(BUILT_IN);
+
+export interface ChosenInstrumentations {
+  instrumentations: Instrumentation[];
+  esmModules: string[];
+}
+
+export function createInstrumentations(config: AgentConfig, diag: Diag): ChosenInstrumentations {
+  const wanted = (config.instrumentations.enabled ?? DEFAULT_INSTRUMENTATIONS).filter(
+    (name) => !config.instrumentations.disabled.includes(name),
+  );
+  const instrumentations: Instrumentation[] = [];
+  const esmModules = new Set<string>();
+  for (const name of new Set(wanted)) {
+    try {
+      const builtIn = BUILT_IN[name];
+      if (builtIn) {
+        instrumentations.push(builtIn.create(config));
+        builtIn.esmModules.forEach((m) => esmModules.add(m));
+        continue;
+      }
+      const contrib = loadContrib(name, diag);
+      if (!contrib) continue;
+      instrumentations.push(contrib);
+      for (const definition of moduleDefinitions(contrib)) esmModules.add(definition);
+    } catch (err) {
+      diag.warn(`instrumentation "${name}" could not be loaded: ${describeError(err)}`);
+    }
+  }
+  return { instrumentations, esmModules: [...esmModules] };
+}
+
+const CONTRIB_NAME = /^[a-z0-9][a-z0-9.-]*$/;
+
+/** An instrumentation from auto-instrumentations-node's dependencies, by its short name (`express`, `pg`…). */
+function loadContrib(name: string, diag: Diag): Instrumentation | undefined {
+  if (!CONTRIB_NAME.test(name)) {
+    diag.warn(`OTEL_NODE_ENABLED_INSTRUMENTATIONS: "${name}" is not an instrumentation name; ignored`);
+    return undefined;
+  }
+  let exports: Record<string, unknown>;
+  try {
+    const fromAuto = createRequire(require.resolve('@opentelemetry/auto-instrumentations-node'));
+    exports = fromAuto(`@opentelemetry/instrumentation-${name}`) as Record<string, unknown>;
+  } catch {
+    diag.warn(`OTEL_NODE_ENABLED_INSTRUMENTATIONS: no instrumentation named "${name}"; ignored`);
+    return undefined;
+  }
+  const ctor = Object.entries(exports).find(
+    ([key, value]) => key.endsWith('Instrumentation') && typeof value === 'function',
+  )?.[1] as (new () => Instrumentation) | undefined;
+  if (!ctor) {
+    diag.warn(`instrumentation "${name}" exports no instrumentation class; ignored`);
+    return undefined;
+  }
+  return new ctor();
+}
+
+function moduleDefinitions(instrumentation: Instrumentation): string[] {
+  const defs = (instrumentation as unknown as { getModuleDefinitions?: () => { name: string }[] })
+    .getModuleDefinitions?.();
+  return Array.isArray(defs) ? defs.map((d) => d.name) : [];
+}

@@ -1,0 +1,53 @@
+// The resource every span carries. Detection stays local (env, host, process) unless
+// OTEL_NODE_RESOURCE_DETECTORS asks for more: cloud detectors make network calls, so they are opt-in.
+import { createRequire } from 'node:module';
+import { threadId } from 'node:worker_threads';
+import {
+  detectResources,
+  hostDetector,
+  osDetector,
+  processDetector,
+  resourceFromAttributes,
+  type Resource,
+  type ResourceDetector,
+} from '@opentelemetry/resources';
+import type { AgentConfig } from './config.js';
+import { describeError, type Diag } from './diag.js';
+
+const CLOUD_DETECTORS: Record<string, [pkg: string, exportName: string]> = {
+  container: ['@opentelemetry/resource-detector-container', 'containerDetector'],
+  alibaba: ['@opentelemetry/resource-detector-alibaba-cloud', 'alibabaCloudEcsDetector'],
+  aws: ['@opentelemetry/resource-detector-aws', 'awsEc2Detector'],
+  azure: ['@opentelemetry/resource-detector-azure', 'azureVmDetector'],
+  gcp: ['@opentelemetry/resource-detector-gcp', 'gcpDetector'],
+};
+
+export function buildResource(config: AgentConfig, diag: Diag): Resource {
+  const wanted = config.resourceDetectors;
+  const all = wanted.has('all');
+  const detectors: ResourceDetector[] = [];
+  if (all || wanted.has('host')) detectors.push(hostDetector);
+  if (all || wanted.has('os')) detectors.push(osDetector);
+  if (all || wanted.has('process')) detectors.push(processDetector);
+  for (const [name, [pkg, exportName]] of Object.entries(CLOUD_DETECTORS)) {
+    if (!all && !wanted.has(name)) continue;
+    try {
+      const fromAuto = createRequire(require.resolve('@opentelemetry/auto-instrumentations-node'));
+      const detector = (fromAuto(pkg) as Record<string, ResourceDetector>)[exportName];
+      if (detector) detectors.push(detector);
+    } catch (err) {
+      diag.warn(`OTEL_NODE_RESOURCE_DETECTORS: detector "${name}" is unavailable (${describeError(err)})`);
+    }
+  }
+  const env = all || wanted.has('env') ? config.resourceAttributes : {};
+  return detectResources({ detectors }).merge(
+    resourceFromAttributes({
+      ...env,
+      'service.name': config.serviceName,
+      'host.name': config.hostName,
+      // Worker threads export on their own (see README); this tells their spans apart.
+      ...(threadId ? { 'thread.id': threadId } : {}),
+      'telemetry.distro.name': '@x/trace-agent',
+    }),
+  );
+}

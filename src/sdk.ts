@@ -1,0 +1,125 @@
+// Assembles the trace pipeline from OpenTelemetry parts: only what the configuration needs is loaded
+// (@opentelemetry/sdk-node would load every exporter and signal, ~0.5 s), and nothing here throws into the app.
+import { context, diag as otelDiag, DiagLogLevel, propagation, trace, type TextMapPropagator } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type Sampler,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace';
+import type { AgentConfig, LogLevel } from './config.js';
+import type { Diag } from './diag.js';
+import { createSpanExporters } from './exporters/index.js';
+import { createInstrumentations } from './instrumentations/index.js';
+import { registerEsmHook } from './esm-hook.js';
+import { buildResource } from './resource.js';
+import { installShutdownHooks } from './shutdown.js';
+import { agentState } from './state.js';
+
+export function startSdk(config: AgentConfig, diag: Diag): void {
+  otelDiag.setLogger(
+    { error: diag.error, warn: diag.warn, info: diag.info, debug: diag.debug, verbose: diag.debug },
+    { logLevel: OTEL_LEVEL[config.logLevel], suppressOverrideMessage: true },
+  );
+
+  const processors: SpanProcessor[] = createSpanExporters(config, diag).map(
+    (exporter) =>
+      new BatchSpanProcessor({
+        exporter,
+        scheduledDelayMillis: config.batch.scheduledDelayMs,
+        maxQueueSize: config.batch.maxQueueSize,
+        maxExportBatchSize: config.batch.maxExportBatchSize,
+        exportTimeoutMillis: config.batch.exportTimeoutMs,
+      }),
+  );
+  const provider = new TracerProvider({
+    resource: buildResource(config, diag),
+    sampler: createSampler(config.sampler),
+    spanProcessors: processors,
+  });
+
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(createPropagator(config));
+  trace.setGlobalTracerProvider(provider);
+
+  const { instrumentations, esmModules } = createInstrumentations(config, diag);
+  registerEsmHook(esmModules, diag);
+  registerInstrumentations({ instrumentations, tracerProvider: provider });
+
+  const state = agentState();
+  state.tracing = true;
+  state.forceFlush = () => provider.forceFlush();
+  state.shutdown = (timeoutMs = config.shutdownTimeoutMs) => shutdownWithin(provider, timeoutMs);
+  installShutdownHooks(config, diag);
+  diag.info(
+    `tracing on: service.name=${config.serviceName}, exporters=${config.exporters.join(',') || 'none'}` +
+      (config.exporters.includes('otlp') ? `, ${config.otlp.protocol}` : ''),
+  );
+}
+
+const OTEL_LEVEL: Record<LogLevel, DiagLogLevel> = {
+  none: DiagLogLevel.NONE,
+  error: DiagLogLevel.ERROR,
+  warn: DiagLogLevel.WARN,
+  info: DiagLogLevel.INFO,
+  debug: DiagLogLevel.DEBUG,
+  verbose: DiagLogLevel.VERBOSE,
+  all: DiagLogLevel.ALL,
+};
+
+function createSampler({ name, ratio }: AgentConfig['sampler']): Sampler {
+  switch (name) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  }
+}
+
+function createPropagator(config: AgentConfig): TextMapPropagator {
+  const propagators = config.propagators.map((name): TextMapPropagator => {
+    switch (name) {
+      case 'tracecontext':
+        return new W3CTraceContextPropagator();
+      case 'baggage':
+        return new W3CBaggagePropagator();
+      case 'b3':
+      case 'b3multi': {
+        const b3 = require('@opentelemetry/propagator-b3') as typeof import('@opentelemetry/propagator-b3');
+        return new b3.B3Propagator({
+          injectEncoding: name === 'b3' ? b3.B3InjectEncoding.SINGLE_HEADER : b3.B3InjectEncoding.MULTI_HEADER,
+        });
+      }
+    }
+  });
+  return new CompositePropagator({ propagators });
+}
+
+/** forceFlush + shutdown, given up after `timeoutMs` so a dead collector never holds the process. */
+async function shutdownWithin(provider: TracerProvider, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+  });
+  try {
+    await Promise.race([provider.shutdown().catch(() => undefined), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,56 @@
+// Delivers finished spans when the process ends, without changing how it ends: an app with no SIGTERM/SIGINT
+// handler of its own still dies of that signal (same status as without the agent), an app with one keeps
+// control of its shutdown, and a collector that is down delays the end by at most the shutdown timeout.
+import { isMainThread } from 'node:worker_threads';
+import type { AgentConfig } from './config.js';
+import type { Diag } from './diag.js';
+import { agentState } from './state.js';
+
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+export function installShutdownHooks(config: AgentConfig, diag: Diag): void {
+  const state = agentState();
+  const flushWithin = (timeoutMs: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const flushed = (state.forceFlush?.() ?? Promise.resolve()).then(
+      () => 'done' as const,
+      () => 'done' as const,
+    );
+    return Promise.race([flushed, deadline]).finally(() => clearTimeout(timer));
+  };
+
+  // The loop is empty: export what is still queued. With nothing queued no I/O starts and the process ends.
+  let exiting = false;
+  process.on('beforeExit', () => {
+    if (exiting) return;
+    exiting = true;
+    void flushWithin(config.shutdownTimeoutMs).then((outcome) => {
+      exiting = false;
+      if (outcome === 'timeout') {
+        diag.warn(`spans not delivered within ${config.shutdownTimeoutMs} ms at exit; exiting anyway`);
+        process.exit();
+      }
+    });
+  });
+
+  if (!isMainThread) return; // signals are delivered to the main thread only
+  for (const signal of SIGNALS) {
+    const onSignal = () => {
+      const appHandlesIt = process.listenerCount(signal) > 1;
+      if (appHandlesIt) {
+        // The app decides when and how to exit; we only hurry the spans out.
+        void flushWithin(config.shutdownTimeoutMs);
+        return;
+      }
+      // A second signal while flushing ends the process at once, as it would without us.
+      process.removeListener(signal, onSignal);
+      void (state.shutdown?.(config.shutdownTimeoutMs) ?? Promise.resolve()).finally(() => {
+        process.kill(process.pid, signal);
+      });
+    };
+    process.on(signal, onSignal);
+  }
+}
