@@ -1,0 +1,112 @@
+// End to end: real processes preloaded with the agent, real sockets, spans decoded by the real OTLP receiver.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver.js';
+import { startApp, runApp, type App } from './helpers/run-app.js';
+
+const SERVER = 2;
+const CLIENT = 3;
+
+let receiver: OtlpReceiver;
+const apps: App[] = [];
+beforeAll(async () => {
+  receiver = await startReceiver();
+});
+afterAll(async () => {
+  apps.forEach((a) => a.kill('SIGKILL'));
+  await receiver.close();
+});
+
+function endpointFor(protocol: string): string {
+  return protocol === 'grpc' ? receiver.grpcUrl : receiver.httpUrl;
+}
+
+async function startServer(env: Record<string, string>, script = 'http-server.mjs', nodeArgs?: string[]) {
+  const app = startApp(script, { env, nodeArgs });
+  apps.push(app);
+  const { port } = await app.waitForJson<{ port: number }>((v) => typeof v.port === 'number');
+  return { app, port };
+}
+
+const byService = (name: string) => (s: ReceivedSpan) => s.resource['service.name'] === name;
+
+describe.each(['grpc', 'http/protobuf', 'http/json'])('over %s', (protocol) => {
+  it('joins a client process and a server process in one trace, with headers, resource and x-request-id', async () => {
+    const tag = protocol.replace(/\W/g, '-');
+    const common = {
+      TRACES_ENABLE: 'true',
+      EXPORTER_OTLP_ENDPOINT: endpointFor(protocol),
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol,
+      // A value containing '=' and a percent-encoded space: both must arrive intact.
+      EXPORTER_OTLP_HEADERS: 'Authentication=Tok=en%20x, x-tenant = acme',
+      FD_HOST_NAME: 'trace_test',
+    };
+    const { port } = await startServer({ ...common, FD_SERVICE_NAME: `server-${tag}` });
+    const client = await runApp('http-client.mjs', {
+      env: { ...common, FD_SERVICE_NAME: `client-${tag}` },
+      args: [`http://127.0.0.1:${port}/`],
+    });
+    expect(client.code, client.stderr.join('\n')).toBe(0);
+    expect(client.stdout).toContain(JSON.stringify({ body: 'hello' }));
+
+    const [clientSpan] = await receiver.waitForSpans((s) => byService(`client-${tag}`)(s) && s.kind === CLIENT);
+    const [serverSpan] = await receiver.waitForSpans((s) => byService(`server-${tag}`)(s) && s.kind === SERVER);
+    expect(serverSpan!.traceId).toBe(clientSpan!.traceId);
+    expect(serverSpan!.parentSpanId).toBe(clientSpan!.spanId);
+    expect(serverSpan!.name).toMatch(/^GET/);
+    expect(serverSpan!.attributes.x_request_id).toBe('req-42');
+    expect(serverSpan!.attributes['http.request.method'] ?? serverSpan!.attributes['http.method']).toBe('GET');
+    expect(serverSpan!.resource['host.name']).toBe('trace_test');
+    expect(serverSpan!.resource['process.pid']).toBeTypeOf('number');
+    expect(serverSpan!.protocol).toBe(protocol);
+    expect(serverSpan!.headers.authentication).toBe('Tok=en x');
+    expect(serverSpan!.headers['x-tenant']).toBe('acme');
+    expect(clientSpan!.headers.authentication).toBe('Tok=en x');
+  });
+});
+
+describe('entry points', () => {
+  const cases: [string, string, string[], Record<string, string>][] = [
+    ['--import, ESM app', 'http-server.mjs', ['--import', '@x/trace-agent'], {}],
+    ['--import, CJS app', 'http-server.cjs', ['--import', '@x/trace-agent'], {}],
+    ['--require, CJS app', 'http-server.cjs', ['--require', '@x/trace-agent'], {}],
+    ['NODE_OPTIONS=--import, ESM app', 'http-server.mjs', [], { NODE_OPTIONS: '--import @x/trace-agent' }],
+    ['--require and --import together start one agent', 'http-server.mjs', ['--require', '@x/trace-agent', '--import', '@x/trace-agent'], {}],
+  ];
+  it.each(cases)('%s: server and outgoing spans (fetch and http.get) in one trace', async (label, script, nodeArgs, extraEnv) => {
+    const service = `entry-${label.replace(/\W+/g, '-')}`;
+    const { port } = await startServer(
+      { TRACES_ENABLE: 'true', EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl, FD_SERVICE_NAME: service, ...extraEnv },
+      script,
+      nodeArgs,
+    );
+    for (const via of ['fetch', 'http']) {
+      const res = await fetch(`http://127.0.0.1:${port}/proxy?via=${via}&to=${encodeURIComponent(`http://127.0.0.1:${port}/leaf-${via}`)}`);
+      expect(await res.text()).toBe('proxied:hello');
+      const spans = await receiver.waitForSpans({ where: (s) => byService(service)(s) && s.attributes['url.path'] === `/leaf-${via}`, count: 1 });
+      const leaf = spans.find((s) => s.kind === SERVER)!;
+      const all = receiver.spans.filter(byService(service));
+      const outgoing = all.find((s) => s.spanId === leaf.parentSpanId);
+      expect(outgoing, `the /leaf-${via} server span's parent is the outgoing ${via} span`).toBeDefined();
+      expect(outgoing!.kind).toBe(CLIENT);
+      const proxy = all.find((s) => s.spanId === outgoing!.parentSpanId);
+      expect(proxy?.kind).toBe(SERVER);
+      expect(proxy!.parentSpanId).toBe('');
+      expect(new Set([leaf.traceId, outgoing!.traceId, proxy!.traceId]).size).toBe(1);
+      // Exactly one span per operation: a second agent would have produced duplicates.
+      expect(all.filter((s) => s.attributes['url.path'] === `/leaf-${via}` && s.kind === SERVER)).toHaveLength(1);
+    }
+  });
+});
+
+describe('incoming trace context', () => {
+  it('continues a W3C traceparent sent by a caller without the agent', async () => {
+    const service = 'continue-traceparent';
+    const { port } = await startServer({ TRACES_ENABLE: 'true', EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl, FD_SERVICE_NAME: service });
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const parentId = '00f067aa0ba902b7';
+    await (await fetch(`http://127.0.0.1:${port}/`, { headers: { traceparent: `00-${traceId}-${parentId}-01` } })).text();
+    const [span] = await receiver.waitForSpans((s) => byService(service)(s) && s.kind === SERVER);
+    expect(span!.traceId).toBe(traceId);
+    expect(span!.parentSpanId).toBe(parentId);
+  });
+});
