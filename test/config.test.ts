@@ -1,0 +1,211 @@
+// The configuration contract, variable by variable: values, precedence, fallbacks and warnings.
+import { describe, expect, it } from 'vitest';
+import { readConfig, tracingRequested, type Env } from '../src/config.js';
+
+const read = (env: Env) => readConfig(env, '/nonexistent-dir');
+const on = (env: Env = {}) => read({ TRACES_ENABLE: 'true', ...env });
+
+describe('TRACES_ENABLE / OTEL_SDK_DISABLED', () => {
+  it.each([
+    ['1', true], ['true', true], ['TRUE', true], ['Yes', true], ['on', true], [' true ', true],
+    ['0', false], ['false', false], ['off', false], ['', false], [undefined, false],
+  ])('TRACES_ENABLE=%j -> %s', (value, expected) => {
+    expect(tracingRequested({ TRACES_ENABLE: value })).toBe(expected);
+    expect(read({ TRACES_ENABLE: value }).config.enabled).toBe(expected);
+  });
+  it('OTEL_SDK_DISABLED=true forces tracing off', () => {
+    expect(tracingRequested({ TRACES_ENABLE: 'true', OTEL_SDK_DISABLED: 'TRUE' })).toBe(false);
+    expect(on({ OTEL_SDK_DISABLED: 'true' }).config.enabled).toBe(false);
+    expect(on({ OTEL_SDK_DISABLED: 'false' }).config.enabled).toBe(true);
+  });
+  it('a garbage value warns once, naming the variable, and stays off', () => {
+    const { config, warnings } = read({ TRACES_ENABLE: 'maybe' });
+    expect(config.enabled).toBe(false);
+    expect(warnings).toEqual([expect.stringContaining('TRACES_ENABLE')]);
+  });
+});
+
+describe('service.name and host.name', () => {
+  it('FD_SERVICE_NAME wins over OTEL_SERVICE_NAME, which wins over OTEL_RESOURCE_ATTRIBUTES', () => {
+    const attrs = 'service.name=from-attrs,deployment.environment=prod';
+    expect(on({ FD_SERVICE_NAME: 'fd', OTEL_SERVICE_NAME: 'otel', OTEL_RESOURCE_ATTRIBUTES: attrs }).config.serviceName).toBe('fd');
+    expect(on({ OTEL_SERVICE_NAME: 'otel', OTEL_RESOURCE_ATTRIBUTES: attrs }).config.serviceName).toBe('otel');
+    expect(on({ OTEL_RESOURCE_ATTRIBUTES: attrs }).config.serviceName).toBe('from-attrs');
+    expect(on({ OTEL_RESOURCE_ATTRIBUTES: attrs }).config.resourceAttributes['deployment.environment']).toBe('prod');
+  });
+  it('falls back to the app package.json name, then unknown_service:node', () => {
+    const argv1 = process.argv[1];
+    try {
+      // The package.json nearest the main script: this repo's own.
+      process.argv[1] = new URL('./fixtures/http-server.mjs', import.meta.url).pathname;
+      expect(on().config.serviceName).toBe('@x/trace-agent');
+      process.argv[1] = '/nonexistent-dir/app.js';
+      expect(on().config.serviceName).toBe('unknown_service:node');
+    } finally {
+      process.argv[1] = argv1!;
+    }
+  });
+  it('FD_HOST_NAME sets host.name, else the resource attribute, else the OS hostname', () => {
+    expect(on({ FD_HOST_NAME: 'trace_test', OTEL_RESOURCE_ATTRIBUTES: 'host.name=h2' }).config.hostName).toBe('trace_test');
+    expect(on({ OTEL_RESOURCE_ATTRIBUTES: 'host.name=h2' }).config.hostName).toBe('h2');
+    expect(on().config.hostName.length).toBeGreaterThan(0);
+  });
+});
+
+describe('exporters', () => {
+  it.each([
+    [{}, ['console']],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4317' }, ['otlp']],
+    [{ EXPORTER_OTLP_ENDPOINT: 'http://c:4317' }, ['otlp']],
+    [{ TRACES_EXPORTER: 'file,console' }, ['file', 'console']],
+    [{ TRACES_EXPORTER: 'none' }, []],
+    [{ TRACES_EXPORTER: 'OTLP' }, ['otlp']],
+    [{ TRACES_EXPORTER: 'console', OTEL_TRACES_EXPORTER: 'otlp' }, ['console']],
+    [{ OTEL_TRACES_EXPORTER: 'file' }, ['file']],
+  ])('%j -> %j', (env, expected) => {
+    expect(on(env as Env).config.exporters).toEqual(expected);
+  });
+  it('unknown names are dropped with one warning; none known falls back to the default', () => {
+    const partly = on({ TRACES_EXPORTER: 'otlp,zipkin' });
+    expect(partly.config.exporters).toEqual(['otlp']);
+    expect(partly.warnings).toEqual([expect.stringMatching(/TRACES_EXPORTER.*zipkin/)]);
+    const none = on({ TRACES_EXPORTER: 'jaeger' });
+    expect(none.config.exporters).toEqual(['console']);
+    expect(none.warnings).toHaveLength(1);
+  });
+});
+
+describe('endpoint and protocol', () => {
+  it.each([
+    [{}, 'grpc', 'http://localhost:4317'],
+    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }, 'http/protobuf', 'http://localhost:4318/v1/traces'],
+    [{ EXPORTER_OTLP_ENDPOINT: 'http://collector:4317' }, 'grpc', 'http://collector:4317'],
+    [{ EXPORTER_OTLP_ENDPOINT: 'collector:4317' }, 'grpc', 'http://collector:4317'],
+    [{ EXPORTER_OTLP_ENDPOINT: 'https://collector:4317/ignored' }, 'grpc', 'https://collector:4317'],
+    // Port 4318 with no protocol set means HTTP.
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 'http/protobuf', 'http://collector:4318/v1/traces'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }, 'grpc', 'http://c:4318'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:9000/base/', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'http/json', 'http://c:9000/base/v1/traces'],
+    // Per-signal endpoints are used as given.
+    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:9000/custom', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }, 'http/protobuf', 'http://c:9000/custom'],
+    [{ EXPORTER_OTLP_ENDPOINT: 'http://c:4318/v1/traces' }, 'http/protobuf', 'http://c:4318/v1/traces'],
+    // FastDeploy variables win over their OTEL twins.
+    [{ EXPORTER_OTLP_ENDPOINT: 'http://fd:4317', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://o1:4317', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://o2:4317' }, 'grpc', 'http://fd:4317'],
+    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://o1:4317', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://o2:4317' }, 'grpc', 'http://o1:4317'],
+    [{ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'HTTP/JSON', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'http/json', 'http://localhost:4318/v1/traces'],
+  ])('%j -> %s %s', (env, protocol, url) => {
+    const { config, warnings } = on(env as Env);
+    expect(config.otlp.protocol).toBe(protocol);
+    expect(config.otlp.url).toBe(url);
+    expect(warnings).toEqual([]);
+  });
+  it('a bad endpoint warns without printing credentials and falls back to the default', () => {
+    const { config, warnings } = on({ EXPORTER_OTLP_ENDPOINT: 'ftp://user:s3cret@host:21' });
+    expect(config.otlp.url).toBe('http://localhost:4317');
+    expect(warnings).toEqual([expect.stringContaining('EXPORTER_OTLP_ENDPOINT')]);
+    const unparsable = on({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://user:s3cret@[bad' });
+    expect(unparsable.warnings).toHaveLength(1);
+    expect(unparsable.warnings.join()).not.toContain('s3cret');
+  });
+  it('a bad protocol warns and falls back (grpc, or http/protobuf on port 4318)', () => {
+    const { config, warnings } = on({ OTEL_EXPORTER_OTLP_PROTOCOL: 'thrift' });
+    expect(config.otlp.protocol).toBe('grpc');
+    expect(warnings).toEqual([expect.stringContaining('OTEL_EXPORTER_OTLP_PROTOCOL')]);
+  });
+});
+
+describe('headers', () => {
+  it('are trimmed, percent-decoded, and may contain "="', () => {
+    const { config, warnings } = on({ EXPORTER_OTLP_HEADERS: ' Authentication = Bearer a=b== , x-k=v%2Cw%20z ' });
+    expect(config.otlp.headers).toEqual({ authentication: 'Bearer a=b==', 'x-k': 'v,w z' });
+    expect(warnings).toEqual([]);
+  });
+  it('merge general < per-signal < FastDeploy, key by key', () => {
+    const { config } = on({
+      OTEL_EXPORTER_OTLP_HEADERS: 'a=general,b=general',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'b=traces,c=traces',
+      EXPORTER_OTLP_HEADERS: 'c=fd',
+    });
+    expect(config.otlp.headers).toEqual({ a: 'general', b: 'traces', c: 'fd' });
+  });
+  it('a malformed pair is skipped with a warning naming the key, never the value', () => {
+    const { config, warnings } = on({ EXPORTER_OTLP_HEADERS: 'good=s3cret-1,novalue,bad key=s3cret-2,k=%E0%A4%A' });
+    expect(config.otlp.headers).toEqual({ good: 's3cret-1' });
+    expect(warnings).toHaveLength(3);
+    expect(warnings.join('\n')).toMatch(/"novalue"[\s\S]*"bad key"[\s\S]*"k"/);
+    expect(warnings.join('\n')).not.toMatch(/s3cret|%E0/);
+    expect(warnings.every((w) => w.startsWith('EXPORTER_OTLP_HEADERS'))).toBe(true);
+  });
+});
+
+describe('numbers, samplers, propagators, misc', () => {
+  it('batching: FastDeploy names win, defaults deliver within about a second', () => {
+    expect(on().config.batch).toEqual({ scheduledDelayMs: 500, maxQueueSize: 2048, maxExportBatchSize: 512, exportTimeoutMs: 30000 });
+    const { config } = on({
+      FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS: '100',
+      OTEL_BSP_SCHEDULE_DELAY: '9000',
+      FD_OTLP_EXPORTER_MAX_EXPORT_BATCH_SIZE: '64',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '128',
+    });
+    expect(config.batch.scheduledDelayMs).toBe(100);
+    expect(config.batch.maxExportBatchSize).toBe(64);
+  });
+  it.each([
+    ['OTEL_BSP_SCHEDULE_DELAY', 'soon'],
+    ['OTEL_BSP_MAX_QUEUE_SIZE', '-5'],
+    ['OTEL_BSP_MAX_QUEUE_SIZE', '1.5'],
+    ['OTEL_EXPORTER_OTLP_TIMEOUT', '0'],
+    ['TRACES_SHUTDOWN_TIMEOUT_MS', '1e99'],
+  ])('%s=%s warns once and uses the default', (name, value) => {
+    const { config, warnings } = on({ [name]: value });
+    const defaults = on().config;
+    expect(warnings).toEqual([expect.stringContaining(name)]);
+    expect(config.batch).toEqual(defaults.batch);
+    expect(config.otlp.timeoutMs).toBe(defaults.otlp.timeoutMs);
+    expect(config.shutdownTimeoutMs).toBe(defaults.shutdownTimeoutMs);
+  });
+  it('batch size above the queue size is clamped with a warning', () => {
+    const { config, warnings } = on({ OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '500' });
+    expect(config.batch.maxExportBatchSize).toBe(100);
+    expect(warnings).toHaveLength(1);
+  });
+  it.each([
+    [{}, 'parentbased_always_on', 1],
+    [{ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' }, 'traceidratio', 0.25],
+    [{ OTEL_TRACES_SAMPLER: 'PARENTBASED_TRACEIDRATIO', OTEL_TRACES_SAMPLER_ARG: '0.1' }, 'parentbased_traceidratio', 0.1],
+    [{ OTEL_TRACES_SAMPLER: 'always_off' }, 'always_off', 1],
+  ])('sampler %j', (env, name, ratio) => {
+    expect(on(env as Env).config.sampler).toEqual({ name, ratio });
+  });
+  it('bad sampler values warn and fall back', () => {
+    expect(on({ OTEL_TRACES_SAMPLER: 'sometimes' }).warnings).toHaveLength(1);
+    const r = on({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '2' });
+    expect(r.config.sampler.ratio).toBe(1);
+    expect(r.warnings).toEqual([expect.stringContaining('OTEL_TRACES_SAMPLER_ARG')]);
+  });
+  it('propagators default to tracecontext,baggage; none disables; unknown warns', () => {
+    expect(on().config.propagators).toEqual(['tracecontext', 'baggage']);
+    expect(on({ OTEL_PROPAGATORS: 'b3multi, tracecontext' }).config.propagators).toEqual(['b3multi', 'tracecontext']);
+    expect(on({ OTEL_PROPAGATORS: 'none' }).config.propagators).toEqual([]);
+    const bad = on({ OTEL_PROPAGATORS: 'xray' });
+    expect(bad.config.propagators).toEqual(['tracecontext', 'baggage']);
+    expect(bad.warnings).toHaveLength(1);
+  });
+  it('log level, file path, compression, zmq propagation, instrumentation lists', () => {
+    expect(on().config.logLevel).toBe('warn');
+    expect(on({ OTEL_LOG_LEVEL: 'DEBUG' }).config.logLevel).toBe('debug');
+    expect(on({ OTEL_LOG_LEVEL: 'loud' }).warnings).toHaveLength(1);
+    expect(readConfig({ TRACES_ENABLE: '1' }, '/srv').config.filePath).toBe('/srv/otel_traces.jsonl');
+    expect(readConfig({ TRACES_ENABLE: '1', TRACES_FILE: 'out/t.jsonl' }, '/srv').config.filePath).toBe('/srv/out/t.jsonl');
+    expect(on({ OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }).config.otlp.compression).toBe('gzip');
+    expect(on({ OTEL_EXPORTER_OTLP_COMPRESSION: 'brotli' }).warnings).toHaveLength(1);
+    expect(on().config.zmqPropagation).toBe(true);
+    expect(on({ TRACES_ZMQ_PROPAGATION: 'off' }).config.zmqPropagation).toBe(false);
+    expect(on({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http, Express' }).config.instrumentations).toEqual({ enabled: ['http', 'express'], disabled: [] });
+  });
+  it('records which variable set each value', () => {
+    const { config } = on({ EXPORTER_OTLP_ENDPOINT: 'c:4317', OTEL_SERVICE_NAME: 's' });
+    expect(config.sources.endpoint).toBe('EXPORTER_OTLP_ENDPOINT');
+    expect(config.sources.serviceName).toBe('OTEL_SERVICE_NAME');
+  });
+});
