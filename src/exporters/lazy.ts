@@ -5,6 +5,8 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import { describeError, type Diag } from '../diag.js';
 
 const FAILED: ExportResult = { code: 1 }; // ExportResultCode.FAILED
+/** Built this long after start-up even before any export, so a flush at SIGTERM finds the exporter ready. */
+const WARM_UP_DELAY_MS = 250;
 
 export class LazySpanExporter implements SpanExporter {
   private delegate: SpanExporter | undefined;
@@ -13,7 +15,9 @@ export class LazySpanExporter implements SpanExporter {
   constructor(
     private readonly build: () => SpanExporter,
     private readonly diag: Diag,
-  ) {}
+  ) {
+    setTimeout(() => this.get(), WARM_UP_DELAY_MS).unref();
+  }
 
   private get(): SpanExporter | undefined {
     if (!this.delegate && !this.broken) {
