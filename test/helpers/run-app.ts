@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIXTURES = join(REPO_ROOT, 'test', 'fixtures');
+/** The Node that runs the fixtures: CI sets TRACE_AGENT_TEST_NODE to run them on a second LTS line. */
+export const TEST_NODE = process.env.TRACE_AGENT_TEST_NODE || process.execPath;
 
 /** Env of a child: the parent's minus every tracing variable, so tests see only what they set. */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
@@ -39,7 +41,7 @@ export interface StartOptions {
 }
 
 export function startApp(script: string, opts: StartOptions = {}): App {
-  const child = spawn(opts.node ?? process.execPath, [...(opts.nodeArgs ?? ['--import', '@x/trace-agent']), resolve(FIXTURES, script), ...(opts.args ?? [])], {
+  const child = spawn(opts.node ?? TEST_NODE, [...(opts.nodeArgs ?? ['--import', '@x/trace-agent']), resolve(FIXTURES, script), ...(opts.args ?? [])], {
     cwd: REPO_ROOT,
     env: cleanEnv(opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],
