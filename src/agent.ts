@@ -22,6 +22,7 @@ export function startAgent(env: Env = process.env): void {
       warn(`Node ${process.versions.node} is not supported (needs >= ${MIN_NODE.join('.')}); tracing stays off`);
       return;
     }
+    enableCompileCache();
     const { readConfig } = require('./config.js') as typeof import('./config.js');
     const { createDiag } = require('./diag.js') as typeof import('./diag.js');
     const { config, warnings } = readConfig(env);
@@ -36,6 +37,20 @@ export function startAgent(env: Env = process.env): void {
 export function nodeIsSupported(version: string): boolean {
   const [major = 0, minor = 0] = version.split('.').map(Number);
   return major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
+}
+
+/**
+ * Node's on-disk compile cache roughly halves the time to load the SDK bundle on every start after the first.
+ * It applies to modules loaded from here on (the app's too, to their benefit); NODE_DISABLE_COMPILE_CACHE=1
+ * turns it off, and an app that enabled it already keeps its own directory.
+ */
+function enableCompileCache(): void {
+  try {
+    const nodeModule = require('node:module') as typeof import('node:module');
+    if (!nodeModule.getCompileCacheDir?.()) nodeModule.enableCompileCache?.();
+  } catch {
+    // an optimisation only
+  }
 }
 
 function warn(message: string): void {
