@@ -1,0 +1,62 @@
+// Start-up cost: wall time from spawn to exit, and peak RSS, of a small http + zeromq app under each contender.
+// Contenders alternate run by run so that machine noise spreads evenly; medians are quoted.
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const app = join(root, 'bench', 'startup-app.cjs');
+const rounds = Number(process.env.BENCH_ROUNDS ?? 25);
+// OTLP gRPC to a port where nothing listens: start-up must not depend on the collector.
+const exportEnv = { EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
+const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OTEL_|TRACES_|FD_|EXPORTER_OTLP_|NODE_OPTIONS$)/.test(k)));
+
+export const contenders = [
+  { name: 'bare node', args: [], env: {} },
+  { name: 'agent, tracing off', args: ['--import', '@x/trace-agent'], env: {} },
+  { name: 'agent, tracing on', args: ['--import', '@x/trace-agent'], env: { TRACES_ENABLE: 'true', ...exportEnv } },
+  {
+    name: 'official auto-instrumentations-node/register',
+    args: ['--require', '@opentelemetry/auto-instrumentations-node/register'],
+    env: { OTEL_TRACES_EXPORTER: 'otlp', OTEL_LOGS_EXPORTER: 'otlp', OTEL_METRICS_EXPORTER: 'none', ...exportEnv },
+  },
+];
+
+function once(c) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [...c.args, app], { cwd: root, env: { ...base, ...c.env }, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${c.name} failed: ${r.stderr}`);
+  const line = r.stdout.trim().split('\n').pop();
+  return { ms, rssMiB: JSON.parse(line).maxRssKiB / 1024 };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+export function measureStartup() {
+  const samples = contenders.map(() => ({ ms: [], rss: [] }));
+  contenders.forEach((c) => once(c)); // warm the disk cache and Node's compile cache once
+  for (let i = 0; i < rounds; i++) {
+    contenders.forEach((c, j) => {
+      const { ms, rssMiB } = once(c);
+      samples[j].ms.push(ms);
+      samples[j].rss.push(rssMiB);
+    });
+  }
+  return contenders.map((c, j) => ({ name: c.name, ms: median(samples[j].ms), rssMiB: median(samples[j].rss) }));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  console.log(`start-up, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), ${new Date().toISOString()}, ${rounds} rounds, medians`);
+  const rows = measureStartup();
+  const bare = rows[0];
+  console.log('| contender | wall ms | added ms | peak RSS MiB | added MiB |');
+  console.log('|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(`| ${r.name} | ${r.ms.toFixed(1)} | ${(r.ms - bare.ms).toFixed(1)} | ${r.rssMiB.toFixed(1)} | ${(r.rssMiB - bare.rssMiB).toFixed(1)} |`);
+  }
+}
