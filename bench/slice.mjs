@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
-const N_OFF = Number(process.env.BENCH_N_OFF ?? 20_000_000);
-const N_ON = Number(process.env.BENCH_N_ON ?? 200_000);
+const N_OFF = Number(process.env.BENCH_N_OFF ?? 10_000_000);
+const N_ON = Number(process.env.BENCH_N_ON ?? 100_000);
 const STATE = Symbol.for('@x/trace-agent.state');
 
 async function loadSlice() {
