@@ -1,0 +1,56 @@
+// The logs signal: a LoggerProvider exporting over OTLP (or to the console) beside the spans, fed by the console
+// and by pino/winston/bunyan, each record carrying the trace and span ids of the span active when it was
+// written. Started by the SDK module after the trace pipeline; loads the logs SDK only when logs are exported.
+import { logs } from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
+import type { AgentConfig } from '../config.js';
+import { describeError, type Diag } from '../diag.js';
+import { agentState } from '../state.js';
+import { captureConsole } from './console.js';
+import { createLogExporters } from './exporter.js';
+import { watchLogLibraries } from './libraries.js';
+
+const SCOPE = '@x/trace-agent/console';
+
+/** Returns the module names the ESM loader hook must intercept for the log libraries instrumented. */
+export function startLogs(config: AgentConfig, diag: Diag, resource: Resource): string[] {
+  const { logs: lc } = config;
+  const exporting = lc.exporters.length > 0;
+  const patchConsole = (exporting && lc.console) || lc.format === 'jsonl';
+  if (!exporting && !patchConsole) return [];
+  let esmModules: string[] = [];
+  try {
+    let logger: import('@opentelemetry/api').Logger | undefined;
+    if (exporting) {
+      const { BatchLogRecordProcessor, LoggerProvider } = require('@opentelemetry/sdk-logs') as typeof import('@opentelemetry/sdk-logs');
+      const provider = new LoggerProvider({
+        resource,
+        processors: createLogExporters(lc, diag).map(
+          (exporter) =>
+            // A bounded queue: with the collector down, records beyond maxQueueSize are dropped, not kept.
+            new BatchLogRecordProcessor({
+              exporter,
+              scheduledDelayMillis: lc.batch.scheduledDelayMs,
+              maxQueueSize: lc.batch.maxQueueSize,
+              maxExportBatchSize: lc.batch.maxExportBatchSize,
+              exportTimeoutMillis: lc.batch.exportTimeoutMs,
+            }),
+        ),
+      });
+      if (!logs.setGlobalLoggerProvider(provider)) diag.warn('a global LoggerProvider was already registered; log libraries keep using it');
+      agentState().logs = provider;
+      if (lc.console) logger = provider.getLogger(SCOPE);
+      const libraries = watchLogLibraries(diag, config.instrumentations.disabled);
+      esmModules = libraries;
+      diag.info(
+        `logs on: exporters=${lc.exporters.join(',')}` +
+          (lc.exporters.includes('otlp') ? `, ${lc.otlp.protocol}` : '') +
+          `, console=${lc.console}, watching ${libraries.join(', ') || 'no log library'}`,
+      );
+    }
+    if (patchConsole) captureConsole({ format: lc.format, logger });
+  } catch (err) {
+    diag.warn(`logs could not start and are off (spans are not affected): ${describeError(err)}`);
+  }
+  return esmModules;
+}
