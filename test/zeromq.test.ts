@@ -104,7 +104,6 @@ describe('zeromq: producer/consumer spans', () => {
       'messaging.zeromq.message.frame_count': 3,
       'messaging.message.body.size': 9,
     });
-    expect(producer!.attributes['messaging.message.envelope.size']).toBeGreaterThan(9);
     expect(consumer!.attributes).toMatchObject({
       'messaging.system': 'zeromq',
       'messaging.operation.type': 'receive',
@@ -157,7 +156,6 @@ describe('zeromq: producer/consumer spans', () => {
       })();
     }
     // Slow joiner: publish until both subscriptions have reached the publisher.
-    await waitFor(() => got.a.length > 0 && got.b.length > 0, 'subscriptions', 5000).catch(() => undefined);
     for (let i = 0; i < 500 && !(got.a.length && got.b.length); i++) {
       await pub.send(['sync']);
       await sleep(10);
@@ -387,7 +385,6 @@ describe('zeromq: frames on the wire', () => {
     const [consumer] = only(SpanKind.CONSUMER);
     expect(producer).toBeDefined();
     expect(consumer).toBeDefined();
-    expect(producer!.attributes['messaging.message.envelope.size']).toBeUndefined();
     expect(consumer!.spanContext().traceId).not.toBe(producer!.spanContext().traceId);
   });
 
@@ -425,31 +422,21 @@ describe('zeromq: frames on the wire', () => {
 
 describe('zeromq: errors', () => {
   it('a failed send is recorded on the PRODUCER span and rethrown unchanged', async () => {
-    const rep = track(new h.zmq.Reply({ linger: 0 }));
-    await rep.bind('tcp://127.0.0.1:*');
-    const failure = await rep.send('no request yet').then(
+    // No peer and a send timeout: zeromq rejects with EAGAIN, the message was not sent.
+    const push = track(new h.zmq.Push({ linger: 0, sendTimeout: 20 }));
+    await push.bind('tcp://127.0.0.1:*');
+    const failure = await push.send('nobody listens').then(
       () => undefined,
       (e: unknown) => e,
     );
-    expect((failure as { code?: string }).code).toBe('EFSM');
+    expect((failure as { code?: string }).code).toBe('EAGAIN');
     const [producer] = only(SpanKind.PRODUCER);
     expect(producer!.status.code).toBe(SpanStatusCode.ERROR);
-    expect(producer!.attributes['error.type']).toBe('EFSM');
+    expect(producer!.attributes['error.type']).toBe('EAGAIN');
     expect(producer!.events.some(e => e.name === 'exception')).toBe(true);
   });
 
-  it('a failed receive is recorded on a CONSUMER span; a timeout (EAGAIN) is not', async () => {
-    const req = track(new h.zmq.Request({ linger: 0 }));
-    await req.bind('tcp://127.0.0.1:*');
-    const failure = await req.receive().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect((failure as { code?: string }).code).toBe('EFSM');
-    const [consumer] = only(SpanKind.CONSUMER);
-    expect(consumer!.status.code).toBe(SpanStatusCode.ERROR);
-    expect(consumer!.attributes['error.type']).toBe('EFSM');
-    h.exporter.reset();
+  it('a receive timeout (EAGAIN) records nothing; a synchronous error is rethrown unchanged and recorded', async () => {
     const pull = track(new h.zmq.Pull({ linger: 0, receiveTimeout: 20 }));
     await pull.bind('tcp://127.0.0.1:*');
     const timeout = await pull.receive().then(
@@ -458,26 +445,39 @@ describe('zeromq: errors', () => {
     );
     expect((timeout as { code?: string }).code).toBe('EAGAIN');
     expect(h.spans()).toHaveLength(0);
-  });
 
-  it('synchronous errors (busy socket) are rethrown unchanged', async () => {
-    const pull = track(new h.zmq.Pull({ linger: 0 }));
-    await pull.bind('tcp://127.0.0.1:*');
-    const pending = pull.receive();
-    expect(() => pull.receive()).toThrow(/busy reading/);
-    pull.close();
+    const busy = track(new h.zmq.Pull({ linger: 0 }));
+    await busy.bind('tcp://127.0.0.1:*');
+    const pending = busy.receive();
+    let thrown: unknown;
+    try {
+      busy.receive();
+    } catch (e) {
+      thrown = e;
+    }
+    expect(String(thrown)).toMatch(/busy reading/);
+    expect((thrown as { code?: string }).code).toBe('EBUSY');
+    const [consumer] = only(SpanKind.CONSUMER);
+    expect(consumer!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(consumer!.attributes['error.type']).toBe('EBUSY');
+    busy.close();
     await pending.catch(() => undefined);
+    expect(only(SpanKind.CONSUMER)).toHaveLength(1); // the receive aborted by close() is not an error
   });
 });
 
 describe('zeromq: continuing the trace on the receiving side', () => {
-  it('contextOf / withMessageContext parent work to the CONSUMER span (frames array or first frame)', async () => {
+  it('contextOf / withMessageContext parent work to the CONSUMER span; the context rides invisibly on the array', async () => {
     const { push, pull } = await pushPull('tcp://127.0.0.1:*');
     await inSpan('outer', () => push.send(['job', '1']));
     const msg = await within(pull.receive(), 'message');
     const [consumer] = only(SpanKind.CONSUMER);
     expect(trace.getSpanContext(contextOf(msg)!)?.spanId).toBe(consumer!.spanContext().spanId);
-    expect(contextOf(msg[0])).toBe(contextOf(msg));
+    // Invisible to the application: not enumerable, not in keys, JSON or deep equality.
+    expect(Object.keys(msg)).toEqual(['0', '1']);
+    expect(JSON.stringify(msg)).toBe(JSON.stringify([Buffer.from('job'), Buffer.from('1')]));
+    expect(msg).toEqual([Buffer.from('job'), Buffer.from('1')]);
+    expect(contextOf([...msg])).toBeUndefined();
     expect(contextOf({})).toBeUndefined();
     expect(contextOf('not an object')).toBeUndefined();
     const result = withMessageContext(msg, () => {
@@ -519,9 +519,10 @@ describe('zeromq: continuing the trace on the receiving side', () => {
     push.connect(endpoint);
     track({ close: () => pull.close(), get closed() { return pull.closed; } });
     track({ close: () => push.close(), get closed() { return push.closed; } });
-    const seen: Array<{ frames: string[]; active?: string }> = [];
+    const seen: Array<{ frames: string[]; active?: string; fromFirstFrame?: string }> = [];
     pull.on('message', (...frames: Buffer[]) => {
-      seen.push({ frames: frames.map(String), active: trace.getActiveSpan()?.spanContext().spanId });
+      const fromFirstFrame = trace.getSpanContext(contextOf(frames[0]) ?? ROOT_CONTEXT)?.spanId;
+      seen.push({ frames: frames.map(String), active: trace.getActiveSpan()?.spanContext().spanId, fromFirstFrame });
     });
     // Three sends in a row: the first goes out at once, the other two wait in compat's queue.
     const outers = ['s1', 's2', 's3'].map(name => {
@@ -542,6 +543,7 @@ describe('zeromq: continuing the trace on the receiving side', () => {
       expect(producer).toBeDefined();
       const consumer = spans.find(s => s.kind === SpanKind.CONSUMER && parentOf(s) === producer.spanContext().spanId)!;
       expect(seen[i]!.active).toBe(consumer.spanContext().spanId);
+      expect(seen[i]!.fromFirstFrame).toBe(consumer.spanContext().spanId);
     });
   });
 });
@@ -573,7 +575,7 @@ describe('zeromq: patching', () => {
     const warnings: string[] = [];
     diag.setLogger(
       {
-        warn: (msg: string) => warnings.push(msg),
+        warn: (...args: unknown[]) => warnings.push(args.map(String).join(' ')),
         error: () => undefined,
         info: () => undefined,
         debug: () => undefined,

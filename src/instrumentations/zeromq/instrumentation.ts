@@ -1,0 +1,445 @@
+// ZeroMQ (npm `zeromq` 6.x) instrumentation: PRODUCER span per send, CONSUMER span per receive, and the trace
+// context carried in one trailing frame (propagator.ts).
+//
+// Why prototypes: every socket class (Push, Router, ...) inherits send/receive from the one native
+// `Socket.prototype`, and an ESM `import` of zeromq (a CommonJS package without an exports map) yields the same
+// class objects as `require`. Patching that prototype once therefore covers CJS, ESM, `for await` (the async
+// iterator calls this.receive()) and the v5-compat layer (which calls the v6 send/receive underneath).
+import {
+  SpanKind,
+  SpanStatusCode,
+  context,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
+import {
+  InstrumentationBase,
+  InstrumentationNodeModuleDefinition,
+  InstrumentationNodeModuleFile,
+} from '@opentelemetry/instrumentation';
+import { bodySize } from './frames.js';
+import { attachContext, messageRegistry } from './message-context.js';
+import { contextFromFrame, frameForContext, takeTraceFrame } from './propagator.js';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_MESSAGE_BODY_SIZE,
+  ATTR_MESSAGING_OPERATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+  ATTR_ZEROMQ_FRAME_COUNT,
+  ATTR_ZEROMQ_SOCKET_TYPE,
+  MESSAGING_SYSTEM_ZEROMQ,
+  OPERATION_RECEIVE,
+  OPERATION_SEND,
+} from './semconv.js';
+import {
+  endpointOf,
+  rememberRoute,
+  routeKey,
+  socketInfo,
+  type SocketInfo,
+  type ZmqSocketLike,
+} from './socket-info.js';
+import type { ZeroMqInstrumentationConfig } from './types.js';
+
+export const INSTRUMENTATION_NAME = '@x/trace-agent/instrumentation-zeromq';
+export const INSTRUMENTATION_VERSION = '0.1.0';
+const SUPPORTED_MAJOR = 6;
+/** Marks a prototype as patched, process-wide, so that a second hook firing or a second agent copy skips it. */
+const PATCHED = Symbol.for('@x/trace-agent.zeromq.patched');
+
+type AnyFn = (this: unknown, ...args: unknown[]) => unknown;
+
+interface MethodPatch {
+  target: object;
+  name: string;
+  /** The own property before patching; undefined when the method was inherited. */
+  before: PropertyDescriptor | undefined;
+  wrapped: AnyFn;
+}
+
+/** v5-compat queues messages and sends them later from its own loop: the context of the compat send() call. */
+const queuedSendContexts = new WeakMap<object, Context>();
+
+function isThenable(value: unknown): value is Promise<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  const name = (err as { name?: unknown }).name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+function failSpan(span: Span, err: unknown): void {
+  if (err instanceof Error) span.recordException(err);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+  const code = errorCode(err);
+  if (code) span.setAttribute(ATTR_ERROR_TYPE, code);
+}
+
+/**
+ * A reply answers the request that was received; keep the active context only when it already belongs to that
+ * request's trace (e.g. the reply is sent from inside withMessageContext, under a child span).
+ */
+function replyParent(active: Context, request: Context): Context {
+  const activeSc = trace.getSpanContext(active);
+  const requestSc = trace.getSpanContext(request);
+  return activeSc && requestSc && activeSc.traceId === requestSc.traceId ? active : request;
+}
+
+function replaceMethod(target: object, name: string, wrap: (original: AnyFn) => AnyFn): MethodPatch | undefined {
+  const original = (target as Record<string, unknown>)[name];
+  if (typeof original !== 'function') return undefined;
+  const before = Object.getOwnPropertyDescriptor(target, name);
+  const wrapped = wrap(original as AnyFn);
+  Object.defineProperty(target, name, {
+    value: wrapped,
+    writable: before?.writable ?? true,
+    enumerable: before?.enumerable ?? false,
+    configurable: true,
+  });
+  return { target, name, before, wrapped };
+}
+
+function restoreMethods(patches: MethodPatch[]): void {
+  for (const p of patches.reverse()) {
+    // Someone wrapped on top of us: removing our layer would also remove theirs, so leave it in place.
+    if (Object.getOwnPropertyDescriptor(p.target, p.name)?.value !== p.wrapped) continue;
+    if (p.before) Object.defineProperty(p.target, p.name, p.before);
+    else delete (p.target as Record<string, unknown>)[p.name];
+  }
+  patches.length = 0;
+}
+
+/** The exports object of zeromq whether handed over by require (CJS) or import (ESM namespace). */
+function classFrom(exports: unknown, name: string): { prototype: object } | undefined {
+  const direct = (exports as Record<string, unknown> | undefined)?.[name];
+  const viaDefault = ((exports as Record<string, unknown> | undefined)?.['default'] as Record<string, unknown>)?.[name];
+  const cls = typeof direct === 'function' ? direct : viaDefault;
+  return typeof cls === 'function' ? (cls as { prototype: object }) : undefined;
+}
+
+export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumentationConfig> {
+  private socketPatches: MethodPatch[] = [];
+  private compatPatches: MethodPatch[] = [];
+  private versionWarned = false;
+
+  constructor(config: ZeroMqInstrumentationConfig = {}) {
+    super(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION, config);
+  }
+
+  protected init(): InstrumentationNodeModuleDefinition {
+    // '*' so that an unsupported major still reaches patchSocket(), which warns once instead of staying silent.
+    return new InstrumentationNodeModuleDefinition(
+      'zeromq',
+      ['*'],
+      (exports: unknown, version?: string) => this.patchSockets(exports, version),
+      () => this.unpatchSockets(),
+      [
+        new InstrumentationNodeModuleFile(
+          'zeromq/lib/compat.js',
+          ['*'],
+          (exports: unknown, version?: string) => this.patchCompat(exports, version),
+          () => this.unpatchCompat(),
+        ),
+      ],
+    );
+  }
+
+  private propagationOn(): boolean {
+    return this.getConfig().propagation !== false;
+  }
+
+  private supported(version: string | undefined): boolean {
+    if (typeof version === 'string' && Number.parseInt(version, 10) === SUPPORTED_MAJOR) return true;
+    if (!this.versionWarned) {
+      this.versionWarned = true;
+      this._diag.warn(
+        `zeromq ${version ?? '(unknown version)'} is not supported (only ${SUPPORTED_MAJOR}.x); it is left uninstrumented`,
+      );
+    }
+    return false;
+  }
+
+  // ---- patching ---------------------------------------------------------------------------------------------
+
+  private patchSockets(exports: unknown, version: string | undefined): unknown {
+    if (!this.supported(version)) return exports;
+    const Socket = classFrom(exports, 'Socket');
+    if (!Socket || Object.prototype.hasOwnProperty.call(Socket.prototype, PATCHED)) return exports;
+    const proto = Socket.prototype;
+    try {
+      const self = this;
+      const add = (name: string, wrap: (original: AnyFn) => AnyFn): void => {
+        const p = replaceMethod(proto, name, wrap);
+        if (p) self.socketPatches.push(p);
+      };
+      add('send', original =>
+        function send(this: unknown, ...args: unknown[]) {
+          return self.tracedSend(this as ZmqSocketLike, original, args);
+        },
+      );
+      add('receive', original =>
+        function receive(this: unknown, ...args: unknown[]) {
+          return self.tracedReceive(this as ZmqSocketLike, original, args);
+        },
+      );
+      Object.defineProperty(proto, PATCHED, { value: this, configurable: true });
+      messageRegistry().run = (ctx, fn) => context.with(ctx, fn);
+    } catch (err) {
+      restoreMethods(this.socketPatches);
+      this._diag.warn('zeromq could not be instrumented', err);
+    }
+    return exports;
+  }
+
+  private unpatchSockets(): void {
+    const first = this.socketPatches[0];
+    if (!first) return;
+    const proto = first.target;
+    restoreMethods(this.socketPatches);
+    if (Object.getOwnPropertyDescriptor(proto, PATCHED)?.value === this) delete (proto as Record<symbol, unknown>)[PATCHED];
+    messageRegistry().run = undefined;
+  }
+
+  private patchCompat(exports: unknown, version: string | undefined): unknown {
+    if (!this.supported(version)) return exports;
+    const CompatSocket = classFrom(exports, 'Socket');
+    if (!CompatSocket || Object.prototype.hasOwnProperty.call(CompatSocket.prototype, PATCHED)) return exports;
+    const proto = CompatSocket.prototype;
+    try {
+      const registry = messageRegistry();
+      const emitPatch = replaceMethod(proto, 'emit', original =>
+        // on('message') listeners run inside the message's context: zero code for callback-style consumers.
+        function emit(this: unknown, ...args: unknown[]) {
+          const first = args[0] === 'message' ? args[1] : undefined;
+          const ctx = typeof first === 'object' && first !== null ? registry.firstFrames.get(first) : undefined;
+          return ctx ? context.with(ctx, () => original.apply(this, args)) : original.apply(this, args);
+        },
+      );
+      if (emitPatch) this.compatPatches.push(emitPatch);
+      const recvPatch = replaceMethod(proto, '_recv', original =>
+        // compat's receive loop: mark its v6 socket so that received() also keys the context by first frame.
+        function _recv(this: unknown, ...args: unknown[]) {
+          try {
+            const inner = (this as { _socket?: unknown })._socket;
+            const info = typeof inner === 'object' && inner !== null ? socketInfo(inner as ZmqSocketLike) : null;
+            if (info) info.compat = true;
+          } catch {
+            // compat internals changed: listeners then run in the loop's context
+          }
+          return original.apply(this, args);
+        },
+      );
+      if (recvPatch) this.compatPatches.push(recvPatch);
+      const sendPatch = replaceMethod(proto, 'send', original =>
+        function send(this: unknown, ...args: unknown[]) {
+          const ctx = context.active();
+          const result = original.apply(this, args);
+          try {
+            // The message just completed (no SNDMORE) is the queue's last entry unless it was already sent
+            // synchronously; tag it so the v6 send made later from compat's loop gets this caller's context.
+            const queue = (this as { _sendQueue?: unknown })._sendQueue;
+            const last = Array.isArray(queue) ? (queue[queue.length - 1] as unknown) : undefined;
+            const msg = Array.isArray(last) ? (last[0] as unknown) : undefined;
+            if (typeof msg === 'object' && msg !== null && !queuedSendContexts.has(msg)) queuedSendContexts.set(msg, ctx);
+          } catch {
+            // compat internals changed: sends then simply use the loop's context
+          }
+          return result;
+        },
+      );
+      if (sendPatch) this.compatPatches.push(sendPatch);
+      Object.defineProperty(proto, PATCHED, { value: this, configurable: true });
+    } catch (err) {
+      restoreMethods(this.compatPatches);
+      this._diag.warn('zeromq v5-compat could not be instrumented', err);
+    }
+    return exports;
+  }
+
+  private unpatchCompat(): void {
+    const first = this.compatPatches[0];
+    if (!first) return;
+    const proto = first.target;
+    restoreMethods(this.compatPatches);
+    if (Object.getOwnPropertyDescriptor(proto, PATCHED)?.value === this) delete (proto as Record<symbol, unknown>)[PATCHED];
+  }
+
+  // ---- send ---------------------------------------------------------------------------------------------------
+
+  private tracedSend(socket: ZmqSocketLike, original: AnyFn, args: unknown[]): unknown {
+    let span: Span | undefined;
+    let callArgs = args;
+    try {
+      const info = socketInfo(socket);
+      // undefined is rejected by zeromq ("Message must be present") and [] sends nothing at all: both pass through
+      // untouched, so the error stays the same and no lone context frame ever goes out.
+      const message = args[0];
+      if (info?.tracesSend && message !== undefined && !(Array.isArray(message) && message.length === 0)) {
+        const started = this.startSend(socket, info, args[0]);
+        span = started.span;
+        if (started.message !== args[0]) callArgs = [started.message, ...args.slice(1)];
+      }
+    } catch (err) {
+      this._diag.debug('zeromq send not traced', err);
+    }
+    if (!span) return original.apply(socket, args);
+    const sendSpan = span;
+    let result: unknown;
+    try {
+      result = original.apply(socket, callArgs);
+    } catch (err) {
+      failSpan(sendSpan, err);
+      sendSpan.end();
+      throw err;
+    }
+    if (!isThenable(result)) {
+      sendSpan.end();
+      return result;
+    }
+    return result.then(
+      value => {
+        sendSpan.end();
+        return value;
+      },
+      (err: unknown) => {
+        failSpan(sendSpan, err);
+        sendSpan.end();
+        throw err;
+      },
+    );
+  }
+
+  private startSend(socket: ZmqSocketLike, info: SocketInfo, message: unknown): { span: Span; message: unknown } {
+    const frames: readonly unknown[] = Array.isArray(message) ? message : [message];
+    let parent = queuedSendContexts.get(frames) ?? context.active();
+    if (info.isReply && info.replyParent) {
+      parent = replyParent(parent, info.replyParent);
+      info.replyParent = undefined; // a Reply socket answers each request once
+    } else if (info.isRouter) {
+      const key = routeKey(frames[0]);
+      const request = key === undefined ? undefined : info.routes?.get(key);
+      if (request) parent = replyParent(parent, request);
+    }
+    const destination = endpointOf(socket, info);
+    const size = bodySize(frames);
+    const attributes: Attributes = {
+      [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_ZEROMQ,
+      [ATTR_MESSAGING_OPERATION_TYPE]: OPERATION_SEND,
+      [ATTR_MESSAGING_OPERATION_NAME]: OPERATION_SEND,
+      [ATTR_ZEROMQ_SOCKET_TYPE]: info.typeName,
+      [ATTR_ZEROMQ_FRAME_COUNT]: frames.length,
+      [ATTR_MESSAGING_MESSAGE_BODY_SIZE]: size,
+    };
+    if (destination) attributes[ATTR_MESSAGING_DESTINATION_NAME] = destination;
+    const span = this.tracer.startSpan(info.sendName, { kind: SpanKind.PRODUCER, attributes }, parent);
+    if (!this.propagationOn()) return { span, message };
+    const frame = frameForContext(trace.setSpan(parent, span));
+    if (!frame) return { span, message };
+    // A new array: the caller's array may be reused by the application and must not grow.
+    return { span, message: [...frames, frame] };
+  }
+
+  // ---- receive ------------------------------------------------------------------------------------------------
+
+  private tracedReceive(socket: ZmqSocketLike, original: AnyFn, args: unknown[]): unknown {
+    let info: SocketInfo | null = null;
+    try {
+      info = socketInfo(socket);
+    } catch {
+      info = null;
+    }
+    if (!info?.tracesReceive) return original.apply(socket, args);
+    const tracedInfo = info;
+    const parentAtCall = context.active();
+    const startTime = Date.now();
+    let result: unknown;
+    try {
+      result = original.apply(socket, args);
+    } catch (err) {
+      this.receiveFailed(socket, tracedInfo, err, parentAtCall, startTime);
+      throw err;
+    }
+    if (!isThenable(result)) return result;
+    return result.then(
+      (frames: unknown) => this.received(socket, tracedInfo, frames, parentAtCall),
+      (err: unknown) => {
+        this.receiveFailed(socket, tracedInfo, err, parentAtCall, startTime);
+        throw err;
+      },
+    );
+  }
+
+  /** Strips our frame (if any), records the CONSUMER span and remembers the message's context. Never throws. */
+  private received(socket: ZmqSocketLike, info: SocketInfo, frames: unknown, parentAtCall: Context): unknown {
+    try {
+      if (!Array.isArray(frames)) return frames;
+      // The array is fresh from the native binding and owned by no one else yet: it may be shortened in place.
+      const taken = takeTraceFrame(frames);
+      const parent = taken ? contextFromFrame(taken.frame) : parentAtCall;
+      const destination = endpointOf(socket, info);
+      const size = bodySize(frames);
+      const attributes: Attributes = {
+        [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_ZEROMQ,
+        [ATTR_MESSAGING_OPERATION_TYPE]: OPERATION_RECEIVE,
+        [ATTR_MESSAGING_OPERATION_NAME]: OPERATION_RECEIVE,
+        [ATTR_ZEROMQ_SOCKET_TYPE]: info.typeName,
+        [ATTR_ZEROMQ_FRAME_COUNT]: frames.length,
+        [ATTR_MESSAGING_MESSAGE_BODY_SIZE]: size,
+      };
+      if (destination) attributes[ATTR_MESSAGING_DESTINATION_NAME] = destination;
+      // The span marks delivery: it starts when the message reached the application, so the gap after the
+      // producer span is the hop plus queueing time.
+      const span = this.tracer.startSpan(info.receiveName, { kind: SpanKind.CONSUMER, attributes }, parent);
+      span.end();
+      const messageContext = trace.setSpan(parent, span);
+      attachContext(frames, messageContext);
+      const first: unknown = frames[0];
+      if (info.compat && typeof first === 'object' && first !== null) {
+        messageRegistry().firstFrames.set(first, messageContext);
+      }
+      if (info.isReply) info.replyParent = messageContext;
+      else if (info.isRouter) {
+        const key = routeKey(first);
+        if (key !== undefined) rememberRoute(info, key, messageContext);
+      }
+    } catch (err) {
+      this._diag.debug('zeromq receive not traced', err);
+    }
+    return frames;
+  }
+
+  private receiveFailed(
+    socket: ZmqSocketLike,
+    info: SocketInfo,
+    err: unknown,
+    parent: Context,
+    startTime: number,
+  ): void {
+    try {
+      // EAGAIN is "nothing arrived in time" (receiveTimeout, or a socket being closed under a pending receive /
+      // `for await`): no message, no failed operation.
+      if (errorCode(err) === 'EAGAIN' || socket.closed) return;
+      const destination = endpointOf(socket, info);
+      const attributes: Attributes = {
+        [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_ZEROMQ,
+        [ATTR_MESSAGING_OPERATION_TYPE]: OPERATION_RECEIVE,
+        [ATTR_MESSAGING_OPERATION_NAME]: OPERATION_RECEIVE,
+        [ATTR_ZEROMQ_SOCKET_TYPE]: info.typeName,
+      };
+      if (destination) attributes[ATTR_MESSAGING_DESTINATION_NAME] = destination;
+      const span = this.tracer.startSpan(info.receiveName, { kind: SpanKind.CONSUMER, attributes, startTime }, parent);
+      failSpan(span, err);
+      span.end();
+    } catch {
+      // never let tracing turn one error into another
+    }
+  }
+}
