@@ -1,3 +1,24 @@
 // The public API of @x/trace-agent, beside the side effect of starting the agent. Every export is a cheap
 // no-op when tracing is off and loads nothing from OpenTelemetry until tracing is on.
 export { startAgent } from './agent.js';
+export { contextOf, withMessageContext } from './instrumentations/zeromq/message-context.js';
+export {
+  processTracingInit,
+  traceSetThreadInfo,
+  traceReqStart,
+  traceReqFinish,
+  traceSliceStart,
+  traceSliceEnd,
+  traceEvent,
+  traceSliceAddAttr,
+  traceGetProcPropagateContext,
+  traceSetProcPropagateContext,
+  traceSliceBatch,
+  traceEventBatch,
+  traceReportSpan,
+  traceSpan,
+  traceRunInSlice,
+  getTraceInfoForRequest,
+  TraceSpanName,
+} from './slice/index.js';
+export type * from './slice/types.js';

@@ -17,6 +17,8 @@ export type SamplerName =
   | 'parentbased_traceidratio';
 export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
 export type PropagatorName = 'tracecontext' | 'baggage' | 'b3' | 'b3multi';
+export type LogExporterName = 'otlp' | 'console';
+export type LogFormat = 'text' | 'jsonl';
 
 export interface OtlpConfig {
   protocol: OtlpProtocol;
@@ -50,8 +52,21 @@ export interface AgentConfig {
   instrumentations: { enabled: string[] | null; disabled: string[] };
   zmqPropagation: boolean;
   shutdownTimeoutMs: number;
+  logs: LogsConfig;
   /** Which variable set each value that came from the environment (for `trace-agent doctor`). */
   sources: Record<string, string>;
+}
+
+export interface LogsConfig {
+  /** Where log records go; empty (the default unless traces go over OTLP) means no logs pipeline at all. */
+  exporters: LogExporterName[];
+  /** Endpoint, protocol and headers for logs: defaults follow the traces OTLP settings. */
+  otlp: OtlpConfig;
+  batch: AgentConfig['batch'];
+  /** TRACES_CONSOLE_LOGS: console.log/info/warn/error/debug become log records. */
+  console: boolean;
+  /** TRACES_LOG_FORMAT: `jsonl` rewrites console output as one JSON object per line. */
+  format: LogFormat;
 }
 
 export interface ConfigResult {
@@ -94,10 +109,23 @@ export function redactUrl(url: string): string {
 class Reader {
   readonly warnings: string[] = [];
   readonly sources: Record<string, string> = {};
+  private readonly pairCache = new Map<string, Record<string, string>>();
   constructor(private readonly env: Env) {}
 
+  /** Variables shared by traces and logs (OTEL_EXPORTER_OTLP_TIMEOUT…) are read twice but warn once. */
   warn(message: string): void {
-    this.warnings.push(message);
+    if (!this.warnings.includes(message)) this.warnings.push(message);
+  }
+
+  /** A `k=v,...` header variable, parsed once: traces and logs share some, and a bad pair warns only once. */
+  headerVar(name: string): Record<string, string> {
+    let parsed = this.pairCache.get(name);
+    if (!parsed) {
+      const found = this.first(`headers:${name}`, name);
+      parsed = found ? parsePairs(this, name, found.value, true) : {};
+      this.pairCache.set(name, parsed);
+    }
+    return parsed;
   }
 
   /** First variable of `names` that is set to a non-blank value; records it as the source of `key`. */
@@ -162,16 +190,20 @@ export function readConfig(env: Env = process.env, cwd: string = process.cwd()):
     'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
     'OTEL_EXPORTER_OTLP_ENDPOINT',
   );
+  const endpoint = endpointVar ? parseEndpoint(r, endpointVar.name, endpointVar.value) : undefined;
+  const exporters = readExporters(r, endpointVar !== undefined);
+  const otlp = readOtlp(r, endpointVar, endpoint);
+  const batch = readBatch(r);
   const config: AgentConfig = {
     enabled,
     serviceName,
     hostName,
     resourceAttributes,
     resourceDetectors: readDetectors(r),
-    exporters: readExporters(r, endpointVar !== undefined),
-    otlp: readOtlp(r, endpointVar),
+    exporters,
+    otlp,
     filePath: resolve(cwd, r.first('filePath', 'TRACES_FILE')?.value ?? 'otel_traces.jsonl'),
-    batch: readBatch(r),
+    batch,
     sampler: readSampler(r),
     propagators: readPropagators(r),
     logLevel: readLogLevel(r),
@@ -181,6 +213,7 @@ export function readConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     zmqPropagation: r.bool('zmqPropagation', 'TRACES_ZMQ_PROPAGATION', true),
     shutdownTimeoutMs: r.int('shutdownTimeoutMs', ['TRACES_SHUTDOWN_TIMEOUT_MS'], 5000, 0, 600_000),
+    logs: readLogs(r, exporters, otlp, endpoint, batch),
     sources: r.sources,
   };
   return { config, warnings: r.warnings };
@@ -262,8 +295,11 @@ function readExporters(r: Reader, endpointSet: boolean): TraceExporterName[] {
   return good.filter((e): e is TraceExporterName => e !== 'none');
 }
 
-function readOtlp(r: Reader, endpointVar: { name: string; value: string } | undefined): OtlpConfig {
-  const parsed = endpointVar ? parseEndpoint(r, endpointVar.name, endpointVar.value) : undefined;
+function readOtlp(
+  r: Reader,
+  endpointVar: { name: string; value: string } | undefined,
+  parsed: ParsedEndpoint | undefined,
+): OtlpConfig {
   const protocolVar = r.first('protocol', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL');
   let protocol: OtlpProtocol;
   if (protocolVar && (PROTOCOLS as readonly string[]).includes(protocolVar.value.toLowerCase())) {
@@ -278,8 +314,8 @@ function readOtlp(r: Reader, endpointVar: { name: string; value: string } | unde
   return {
     protocol,
     url: signalUrl(protocol, parsed, endpointVar?.name === 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'),
-    headers: readHeaders(r),
-    compression: readCompression(r),
+    headers: readHeaders(r, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'),
+    compression: readCompression(r, 'compression', 'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION'),
     timeoutMs: r.int('timeoutMs', ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT'], 10_000, 1, 600_000),
     certificateFile: r.first('certificate', 'OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE', 'OTEL_EXPORTER_OTLP_CERTIFICATE')?.value,
     clientKeyFile: r.first('clientKey', 'OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY', 'OTEL_EXPORTER_OTLP_CLIENT_KEY')?.value,
@@ -332,18 +368,13 @@ function signalUrl(protocol: OtlpProtocol, parsed: ParsedEndpoint | undefined, p
 }
 
 /** General, then per-signal, then FastDeploy headers: merged key by key, the later winning. */
-function readHeaders(r: Reader): Record<string, string> {
-  const names = ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'EXPORTER_OTLP_HEADERS'];
-  let headers: Record<string, string> = {};
-  for (const name of names) {
-    const found = r.first(`headers:${name}`, name);
-    if (found) headers = { ...headers, ...parsePairs(r, name, found.value, true) };
-  }
-  return headers;
+function readHeaders(r: Reader, perSignal: string): Record<string, string> {
+  const names = ['OTEL_EXPORTER_OTLP_HEADERS', perSignal, 'EXPORTER_OTLP_HEADERS'];
+  return Object.assign({}, ...names.map((name) => r.headerVar(name))) as Record<string, string>;
 }
 
-function readCompression(r: Reader): 'gzip' | 'none' {
-  const found = r.first('compression', 'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION');
+function readCompression(r: Reader, key: string, perSignal: string): 'gzip' | 'none' {
+  const found = r.first(key, perSignal, 'OTEL_EXPORTER_OTLP_COMPRESSION');
   if (!found) return 'none';
   const v = found.value.toLowerCase();
   if (v === 'gzip' || v === 'none') return v;
@@ -377,6 +408,118 @@ function readBatch(r: Reader): AgentConfig['batch'] {
     maxExportBatchSize,
     exportTimeoutMs: r.int('batch.exportTimeoutMs', ['OTEL_BSP_EXPORT_TIMEOUT'], 30_000, 1, 600_000),
   };
+}
+
+const LOG_EXPORTERS = new Set(['otlp', 'console', 'none']);
+
+/**
+ * The logs signal. Export defaults to OTLP exactly when traces go over OTLP (logs then reach the same collector
+ * as the spans they belong to), else to none: printing every console line a second time as a record would only
+ * double the app's output. Endpoint, protocol, headers and batching default to the traces settings.
+ */
+function readLogs(
+  r: Reader,
+  traceExporters: TraceExporterName[],
+  traces: OtlpConfig,
+  tracesEndpoint: ParsedEndpoint | undefined,
+  spanBatch: AgentConfig['batch'],
+): LogsConfig {
+  const exporters = readLogExporters(r, traceExporters.includes('otlp') ? ['otlp'] : []);
+  const endpointVar = r.first('logs.endpoint', 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT');
+  const own = endpointVar ? parseEndpoint(r, endpointVar.name, endpointVar.value) : undefined;
+  const protocol = readLogsProtocol(r, traces.protocol, own);
+  let url: string;
+  if (own) url = protocol === 'grpc' ? own.origin : `${own.origin}${own.path || '/'}`;
+  else url = logsUrlFrom(protocol, tracesEndpoint);
+  const certificateFile = r.first('logs.certificate', 'OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE', 'OTEL_EXPORTER_OTLP_CERTIFICATE')?.value;
+  const clientKeyFile = r.first('logs.clientKey', 'OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY', 'OTEL_EXPORTER_OTLP_CLIENT_KEY')?.value;
+  const clientCertificateFile = r.first(
+    'logs.clientCertificate',
+    'OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE',
+    'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE',
+  )?.value;
+  return {
+    exporters,
+    otlp: {
+      protocol,
+      url,
+      headers: readHeaders(r, 'OTEL_EXPORTER_OTLP_LOGS_HEADERS'),
+      compression: readCompression(r, 'logs.compression', 'OTEL_EXPORTER_OTLP_LOGS_COMPRESSION'),
+      timeoutMs: r.int('logs.timeoutMs', ['OTEL_EXPORTER_OTLP_LOGS_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT'], 10_000, 1, 600_000),
+      ...(certificateFile ? { certificateFile } : {}),
+      ...(clientKeyFile ? { clientKeyFile } : {}),
+      ...(clientCertificateFile ? { clientCertificateFile } : {}),
+    },
+    batch: readLogsBatch(r, spanBatch),
+    console: r.bool('logs.console', 'TRACES_CONSOLE_LOGS', true),
+    format: readLogFormat(r),
+  };
+}
+
+function readLogExporters(r: Reader, fallback: LogExporterName[]): LogExporterName[] {
+  const found = r.list('logs.exporters', 'OTEL_LOGS_EXPORTER');
+  if (!found) return fallback;
+  const bad = found.items.filter((e) => !LOG_EXPORTERS.has(e));
+  const good = [...new Set(found.items.filter((e) => LOG_EXPORTERS.has(e)))];
+  const name = fallback[0] ?? 'none';
+  if (!good.length) {
+    r.warn(`${found.name}="${found.items.join(',')}" names no known exporter (otlp, console, none); using ${name}`);
+    return fallback;
+  }
+  if (bad.length) r.warn(`${found.name}: unknown exporter(s) ${bad.join(', ')} ignored`);
+  return good.filter((e): e is LogExporterName => e !== 'none');
+}
+
+/**
+ * OTEL_EXPORTER_OTLP_LOGS_PROTOCOL, else the traces protocol; except that a logs endpoint of its own on port
+ * 4318 with no protocol variable set at all means HTTP, as it does for traces.
+ */
+function readLogsProtocol(r: Reader, tracesProtocol: OtlpProtocol, own: ParsedEndpoint | undefined): OtlpProtocol {
+  const found = r.first('logs.protocol', 'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL');
+  if (found && (PROTOCOLS as readonly string[]).includes(found.value.toLowerCase())) return found.value.toLowerCase() as OtlpProtocol;
+  const anyProtocolSet = r.sources.protocol !== undefined;
+  const fallback = own && !anyProtocolSet ? (own.port === '4318' ? 'http/protobuf' : 'grpc') : tracesProtocol;
+  if (found) r.warn(`${found.name}="${found.value}" is not one of ${PROTOCOLS.join(', ')}; using ${fallback}`);
+  return fallback;
+}
+
+/** The traces endpoint, for logs: gRPC as is; HTTP with `/v1/logs` (in place of a `/v1/traces` it may name). */
+function logsUrlFrom(protocol: OtlpProtocol, traces: ParsedEndpoint | undefined): string {
+  if (protocol === 'grpc') return traces ? traces.origin : DEFAULT_GRPC_URL;
+  if (!traces) return `${DEFAULT_HTTP_BASE}/v1/logs`;
+  const base = traces.path.endsWith('/v1/traces') ? traces.path.slice(0, -'/v1/traces'.length) : traces.path;
+  return `${traces.origin}${base}/v1/logs`;
+}
+
+/** OTEL_BLRP_*; each unset one takes the span batching value (FastDeploy or OTEL_BSP_*, else its default). */
+function readLogsBatch(r: Reader, spans: AgentConfig['batch']): AgentConfig['batch'] {
+  const maxQueueSize = r.int('logs.batch.maxQueueSize', ['OTEL_BLRP_MAX_QUEUE_SIZE'], spans.maxQueueSize, 1, 1_000_000);
+  let maxExportBatchSize = r.int(
+    'logs.batch.maxExportBatchSize',
+    ['OTEL_BLRP_MAX_EXPORT_BATCH_SIZE'],
+    Math.min(spans.maxExportBatchSize, maxQueueSize),
+    1,
+    1_000_000,
+  );
+  if (maxExportBatchSize > maxQueueSize) {
+    r.warn(`OTEL_BLRP_MAX_EXPORT_BATCH_SIZE is larger than the queue size ${maxQueueSize}; using ${maxQueueSize}`);
+    maxExportBatchSize = maxQueueSize;
+  }
+  return {
+    scheduledDelayMs: r.int('logs.batch.scheduledDelayMs', ['OTEL_BLRP_SCHEDULE_DELAY'], spans.scheduledDelayMs, 0, 3_600_000),
+    maxQueueSize,
+    maxExportBatchSize,
+    exportTimeoutMs: r.int('logs.batch.exportTimeoutMs', ['OTEL_BLRP_EXPORT_TIMEOUT'], spans.exportTimeoutMs, 1, 600_000),
+  };
+}
+
+function readLogFormat(r: Reader): LogFormat {
+  const found = r.first('logs.format', 'TRACES_LOG_FORMAT');
+  if (!found) return 'text';
+  const v = found.value.toLowerCase();
+  if (v === 'text' || v === 'jsonl') return v;
+  r.warn(`TRACES_LOG_FORMAT="${found.value}" is not text or jsonl; using text`);
+  return 'text';
 }
 
 function readSampler(r: Reader): AgentConfig['sampler'] {

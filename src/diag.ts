@@ -10,6 +10,8 @@ const MAX_REMEMBERED = 256;
 export interface Diag {
   error(message: string): void;
   warn(message: string): void;
+  /** A warning printed every time: for state changes (an outage begins, ends) rather than repeated failures. */
+  notice(message: string): void;
   info(message: string): void;
   debug(message: string): void;
   enabled(level: LogLevel): boolean;
@@ -17,10 +19,10 @@ export interface Diag {
 
 export function createDiag(level: LogLevel): Diag {
   const seen = new Set<string>();
-  const write = (at: LogLevel, message: string) => {
+  const write = (at: LogLevel, message: string, once = true) => {
     if (RANK[at] > RANK[level]) return;
     // Repeats are dropped at warn and above; debug output is meant to be chatty.
-    if (RANK[at] <= RANK.warn) {
+    if (once && RANK[at] <= RANK.warn) {
       if (seen.has(message)) return;
       if (seen.size < MAX_REMEMBERED) seen.add(message);
     }
@@ -33,6 +35,7 @@ export function createDiag(level: LogLevel): Diag {
   return {
     error: (m) => write('error', m),
     warn: (m) => write('warn', m),
+    notice: (m) => write('warn', m, false),
     info: (m) => write('info', m),
     debug: (m) => write('debug', m),
     enabled: (at) => RANK[at] <= RANK[level],

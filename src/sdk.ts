@@ -1,8 +1,14 @@
 // Assembles the trace pipeline from OpenTelemetry parts: only what the configuration needs is loaded
 // (@opentelemetry/sdk-node would load every exporter and signal, ~0.5 s), and nothing here throws into the app.
+import * as otelApi from '@opentelemetry/api';
 import { context, diag as otelDiag, DiagLogLevel, propagation, trace, type TextMapPropagator } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  CompositePropagator,
+  setGlobalErrorHandler,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from '@opentelemetry/core';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import {
   AlwaysOffSampler,
@@ -15,11 +21,12 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import type { AgentConfig, LogLevel } from './config.js';
-import type { Diag } from './diag.js';
+import { describeError, type Diag } from './diag.js';
 import { createSpanExporters } from './exporters/index.js';
 import { createInstrumentations } from './instrumentations/index.js';
 import { registerEsmHook } from './esm-hook.js';
 import { buildResource } from './resource.js';
+import { startLogs } from './logs/index.js';
 import { installShutdownHooks } from './shutdown.js';
 import { agentState } from './state.js';
 
@@ -28,6 +35,9 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
     { error: diag.error, warn: diag.warn, info: diag.info, debug: diag.debug, verbose: diag.debug },
     { logLevel: OTEL_LEVEL[config.logLevel], suppressOverrideMessage: true },
   );
+  // Export failures are reported once per outage by the exporters' wrappers (LazySpanExporter, logs); the
+  // SDK's own per-batch error reports would repeat them with a stack each time.
+  setGlobalErrorHandler((err) => diag.debug(`OpenTelemetry SDK error: ${describeError(err)}`));
 
   const processors: SpanProcessor[] = createSpanExporters(config, diag).map(
     (exporter) =>
@@ -39,8 +49,9 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
         exportTimeoutMillis: config.batch.exportTimeoutMs,
       }),
   );
+  const resource = buildResource(config, diag);
   const provider = new TracerProvider({
-    resource: buildResource(config, diag),
+    resource,
     sampler: createSampler(config.sampler),
     spanProcessors: processors,
   });
@@ -50,11 +61,13 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
   trace.setGlobalTracerProvider(provider);
 
   const { instrumentations, esmModules } = createInstrumentations(config, diag);
-  registerEsmHook(esmModules, diag);
+  // The logs pipeline starts here, so that the log libraries it instruments join the one ESM hook registration.
+  registerEsmHook([...esmModules, ...startLogs(config, diag, resource)], diag);
   registerInstrumentations({ instrumentations, tracerProvider: provider });
 
   const state = agentState();
   state.tracing = true;
+  state.otelApi = otelApi;
   state.forceFlush = () => provider.forceFlush();
   state.shutdown = (timeoutMs = config.shutdownTimeoutMs) => shutdownWithin(provider, timeoutMs);
   installShutdownHooks(config, diag);

@@ -4,7 +4,7 @@
 import { isMainThread } from 'node:worker_threads';
 import type { AgentConfig } from './config.js';
 import type { Diag } from './diag.js';
-import { agentState } from './state.js';
+import { agentState, flushAll, shutdownAll } from './state.js';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
@@ -15,7 +15,7 @@ export function installShutdownHooks(config: AgentConfig, diag: Diag): void {
     const deadline = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
-    const flushed = (state.forceFlush?.() ?? Promise.resolve()).then(
+    const flushed = flushAll(state).then(
       () => 'done' as const,
       () => 'done' as const,
     );
@@ -30,7 +30,7 @@ export function installShutdownHooks(config: AgentConfig, diag: Diag): void {
     void flushWithin(config.shutdownTimeoutMs).then((outcome) => {
       exiting = false;
       if (outcome === 'timeout') {
-        diag.warn(`spans not delivered within ${config.shutdownTimeoutMs} ms at exit; exiting anyway`);
+        diag.warn(`spans/logs not delivered within ${config.shutdownTimeoutMs} ms at exit; exiting anyway`);
         process.exit();
       }
     });
@@ -47,7 +47,7 @@ export function installShutdownHooks(config: AgentConfig, diag: Diag): void {
       }
       // A second signal while flushing ends the process at once, as it would without us.
       process.removeListener(signal, onSignal);
-      void (state.shutdown?.(config.shutdownTimeoutMs) ?? Promise.resolve()).finally(() => {
+      void shutdownAll(state, config.shutdownTimeoutMs).finally(() => {
         process.kill(process.pid, signal);
       });
     };

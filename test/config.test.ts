@@ -209,3 +209,116 @@ describe('numbers, samplers, propagators, misc', () => {
     expect(config.sources.serviceName).toBe('OTEL_SERVICE_NAME');
   });
 });
+
+describe('logs', () => {
+  it('export defaults to OTLP exactly when traces go over OTLP; console capture on, text format', () => {
+    expect(on().config.logs).toMatchObject({ exporters: [], console: true, format: 'text' });
+    expect(on({ EXPORTER_OTLP_ENDPOINT: 'http://c:4317' }).config.logs.exporters).toEqual(['otlp']);
+    expect(on({ TRACES_EXPORTER: 'file,otlp' }).config.logs.exporters).toEqual(['otlp']);
+    expect(on({ TRACES_EXPORTER: 'file' }).config.logs.exporters).toEqual([]);
+  });
+  it.each([
+    [{ OTEL_LOGS_EXPORTER: 'console' }, ['console']],
+    [{ OTEL_LOGS_EXPORTER: 'OTLP, console' }, ['otlp', 'console']],
+    [{ OTEL_LOGS_EXPORTER: 'none', EXPORTER_OTLP_ENDPOINT: 'http://c:4317' }, []],
+    [{ OTEL_LOGS_EXPORTER: 'otlp', TRACES_EXPORTER: 'none' }, ['otlp']],
+  ])('OTEL_LOGS_EXPORTER overrides: %j -> %j', (env, expected) => {
+    const { config, warnings } = on(env as Env);
+    expect(config.logs.exporters).toEqual(expected);
+    expect(warnings).toEqual([]);
+  });
+  it('unknown log exporters warn once; none known falls back to the default', () => {
+    const partly = on({ OTEL_LOGS_EXPORTER: 'otlp,loki' });
+    expect(partly.config.logs.exporters).toEqual(['otlp']);
+    expect(partly.warnings).toEqual([expect.stringMatching(/OTEL_LOGS_EXPORTER.*loki/)]);
+    const none = on({ OTEL_LOGS_EXPORTER: 'loki', EXPORTER_OTLP_ENDPOINT: 'http://c:4317' });
+    expect(none.config.logs.exporters).toEqual(['otlp']);
+    expect(none.warnings).toHaveLength(1);
+  });
+  it.each([
+    // Defaults follow the traces endpoint and protocol; HTTP gets /v1/logs in place of /v1/traces.
+    [{}, 'grpc', 'http://localhost:4317'],
+    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'http/json', 'http://localhost:4318/v1/logs'],
+    [{ EXPORTER_OTLP_ENDPOINT: 'collector:4317' }, 'grpc', 'http://collector:4317'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, 'http/protobuf', 'http://c:4318/v1/logs'],
+    [{ EXPORTER_OTLP_ENDPOINT: 'http://c:4318/v1/traces' }, 'http/protobuf', 'http://c:4318/v1/logs'],
+    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://c/otlp/v1/traces', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'http/json', 'https://c/otlp/v1/logs'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:9000/base/', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }, 'http/protobuf', 'http://c:9000/base/v1/logs'],
+    [{ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }, 'http/json', 'http://localhost:4318/v1/logs'],
+    // OTEL_EXPORTER_OTLP_LOGS_PROTOCOL wins; the base endpoint then gets the logs path.
+    [{ EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/protobuf' }, 'http/protobuf', 'http://c:4317/v1/logs'],
+    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'GRPC' }, 'grpc', 'http://localhost:4317'],
+    // A logs endpoint of its own is used as given; with no protocol variable at all, port 4318 means HTTP.
+    [{ OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'http://l:4318/custom', EXPORTER_OTLP_ENDPOINT: 'http://c:4317' }, 'http/protobuf', 'http://l:4318/custom'],
+    [{ OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'l:4317', EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, 'grpc', 'http://l:4317'],
+    [{ OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'http://l:9999', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'http/json', 'http://l:9999/'],
+    [{ OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'http://l:4318/v1/logs', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }, 'grpc', 'http://l:4318'],
+  ])('endpoint %j -> %s %s', (env, protocol, url) => {
+    const { config, warnings } = on(env as Env);
+    expect(config.logs.otlp.protocol).toBe(protocol);
+    expect(config.logs.otlp.url).toBe(url);
+    expect(warnings).toEqual([]);
+  });
+  it('a bad logs endpoint or protocol warns once, naming the variable, and falls back', () => {
+    const bad = on({ OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'ftp://u:s3cret@h', EXPORTER_OTLP_ENDPOINT: 'http://c:4317' });
+    expect(bad.config.logs.otlp.url).toBe('http://c:4317');
+    expect(bad.warnings).toEqual([expect.stringContaining('OTEL_EXPORTER_OTLP_LOGS_ENDPOINT')]);
+    expect(bad.warnings.join()).not.toContain('s3cret');
+    const proto = on({ OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'thrift', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+    expect(proto.config.logs.otlp.protocol).toBe('http/json');
+    expect(proto.warnings).toEqual([expect.stringContaining('OTEL_EXPORTER_OTLP_LOGS_PROTOCOL')]);
+    // The traces endpoint is parsed once: its warning is not repeated for logs.
+    expect(on({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://u:p@[bad' }).warnings).toHaveLength(1);
+  });
+  it('headers merge general < logs < FastDeploy; the traces-only ones stay off; a bad pair warns once', () => {
+    const { config, warnings } = on({
+      OTEL_EXPORTER_OTLP_HEADERS: 'a=general,b=general,bad',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'b=traces,t=traces',
+      OTEL_EXPORTER_OTLP_LOGS_HEADERS: 'b=logs,c=logs',
+      EXPORTER_OTLP_HEADERS: 'c=fd',
+    });
+    expect(config.logs.otlp.headers).toEqual({ a: 'general', b: 'logs', c: 'fd' });
+    expect(config.otlp.headers).toEqual({ a: 'general', b: 'traces', t: 'traces', c: 'fd' });
+    expect(warnings).toEqual([expect.stringContaining('"bad"')]);
+  });
+  it('timeout, compression and certificates: logs variables, else the general ones, never the traces ones', () => {
+    const { config } = on({
+      OTEL_EXPORTER_OTLP_TIMEOUT: '3000',
+      OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '4000',
+      OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'gzip',
+      OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: '/traces.pem',
+      OTEL_EXPORTER_OTLP_CERTIFICATE: '/ca.pem',
+    });
+    expect(config.logs.otlp).toMatchObject({ timeoutMs: 3000, compression: 'none', certificateFile: '/ca.pem' });
+    expect(config.otlp).toMatchObject({ timeoutMs: 4000, compression: 'gzip', certificateFile: '/traces.pem' });
+    const own = on({ OTEL_EXPORTER_OTLP_LOGS_TIMEOUT: '500', OTEL_EXPORTER_OTLP_LOGS_COMPRESSION: 'gzip', OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE: '/logs.pem' });
+    expect(own.config.logs.otlp).toMatchObject({ timeoutMs: 500, compression: 'gzip', certificateFile: '/logs.pem' });
+  });
+  it('batching: OTEL_BLRP_*, else the span batching values', () => {
+    expect(on().config.logs.batch).toEqual(on().config.batch);
+    const { config, warnings } = on({ FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS: '100', OTEL_BLRP_MAX_QUEUE_SIZE: '300', OTEL_BLRP_EXPORT_TIMEOUT: '7000' });
+    expect(config.logs.batch).toEqual({ scheduledDelayMs: 100, maxQueueSize: 300, maxExportBatchSize: 300, exportTimeoutMs: 7000 });
+    expect(warnings).toEqual([]);
+    expect(on({ OTEL_BLRP_SCHEDULE_DELAY: '200' }).config.logs.batch.scheduledDelayMs).toBe(200);
+    const clamped = on({ OTEL_BLRP_MAX_QUEUE_SIZE: '10', OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: '20' });
+    expect(clamped.config.logs.batch.maxExportBatchSize).toBe(10);
+    expect(clamped.warnings).toEqual([expect.stringContaining('OTEL_BLRP_MAX_EXPORT_BATCH_SIZE')]);
+  });
+  it('TRACES_CONSOLE_LOGS and TRACES_LOG_FORMAT', () => {
+    expect(on({ TRACES_CONSOLE_LOGS: 'false' }).config.logs.console).toBe(false);
+    expect(on({ TRACES_CONSOLE_LOGS: 'maybe' }).config.logs.console).toBe(true);
+    expect(on({ TRACES_CONSOLE_LOGS: 'maybe' }).warnings).toEqual([expect.stringContaining('TRACES_CONSOLE_LOGS')]);
+    expect(on({ TRACES_LOG_FORMAT: 'JSONL' }).config.logs.format).toBe('jsonl');
+    const bad = on({ TRACES_LOG_FORMAT: 'xml' });
+    expect(bad.config.logs.format).toBe('text');
+    expect(bad.warnings).toEqual([expect.stringContaining('TRACES_LOG_FORMAT')]);
+  });
+  it('records which variable set each logs value', () => {
+    const { config } = on({ OTEL_LOGS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'l:4317', TRACES_LOG_FORMAT: 'jsonl' });
+    expect(config.sources).toMatchObject({
+      'logs.exporters': 'OTEL_LOGS_EXPORTER',
+      'logs.endpoint': 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT',
+      'logs.format': 'TRACES_LOG_FORMAT',
+    });
+  });
+});

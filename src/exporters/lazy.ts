@@ -1,6 +1,7 @@
 // Defers building (and so loading) a real exporter until the first batch is exported. No OpenTelemetry
 // package offers this; it is what keeps the transport's module load out of the app's start-up time.
-import type { ExportResult } from '@opentelemetry/core';
+import { context } from '@opentelemetry/api';
+import { suppressTracing, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import { describeError, type Diag } from '../diag.js';
 
@@ -16,7 +17,8 @@ export class LazySpanExporter implements SpanExporter {
     private readonly build: () => SpanExporter,
     private readonly diag: Diag,
   ) {
-    setTimeout(() => this.get(), WARM_UP_DELAY_MS).unref();
+    // Built with tracing suppressed, so nothing the transport does while loading is traced or logged as the app.
+    setTimeout(() => context.with(suppressTracing(context.active()), () => this.get()), WARM_UP_DELAY_MS).unref();
   }
 
   private get(): SpanExporter | undefined {
@@ -34,7 +36,27 @@ export class LazySpanExporter implements SpanExporter {
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     const delegate = this.get();
     if (!delegate) return resultCallback(FAILED);
-    delegate.export(spans, resultCallback);
+    delegate.export(spans, (result) => {
+      this.report(result, spans.length);
+      resultCallback(result);
+    });
+  }
+
+  /** One warning when exports start failing and one line when they recover: never one per batch. */
+  private failing = false;
+  private dropped = 0;
+  private report(result: ExportResult, count: number): void {
+    if (result.code !== 0) {
+      this.dropped += count;
+      if (!this.failing) {
+        this.failing = true;
+        this.diag.notice(`span export failed (${describeError(result.error)}); retrying with each batch, spans of failed batches are dropped`);
+      }
+    } else if (this.failing) {
+      this.failing = false;
+      this.diag.notice(`span export works again; ${this.dropped} span(s) were dropped while it failed`);
+      this.dropped = 0;
+    }
   }
 
   async shutdown(): Promise<void> {

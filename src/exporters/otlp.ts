@@ -5,6 +5,8 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { OtlpConfig } from '../config.js';
 import { describeError, type Diag } from '../diag.js';
 
+export { createOtlpLogExporter } from '../logs/otlp.js';
+
 export function createOtlpSpanExporter(otlp: OtlpConfig, diag: Diag): SpanExporter {
   const common = {
     url: otlp.url,

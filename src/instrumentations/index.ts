@@ -1,4 +1,4 @@
-// Chooses and creates the instrumentations. Ours (http, undici) are built in; every other instrumentation of
+// Chooses and creates the instrumentations. Ours (http, undici, zeromq) are built in; every other instrumentation of
 // @opentelemetry/auto-instrumentations-node can be switched on by name with OTEL_NODE_ENABLED_INSTRUMENTATIONS
 // and is only loaded then (the official register loads all of them at start-up).
 import { createRequire } from 'node:module';
@@ -6,6 +6,7 @@ import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { AgentConfig } from '../config.js';
 import { describeError, type Diag } from '../diag.js';
 import { createHttpInstrumentation, createUndiciInstrumentation } from './http.js';
+import { ZeroMqInstrumentation } from './zeromq/index.js';
 
 interface BuiltIn {
   create: (config: AgentConfig) => Instrumentation;
@@ -16,6 +17,10 @@ interface BuiltIn {
 const BUILT_IN: Record<string, BuiltIn> = {
   http: { create: createHttpInstrumentation, esmModules: ['http', 'https'] },
   undici: { create: createUndiciInstrumentation, esmModules: [] },
+  zeromq: {
+    create: (config) => new ZeroMqInstrumentation({ propagation: config.zmqPropagation }),
+    esmModules: ['zeromq'],
+  },
 };
 
 /** Enabled when OTEL_NODE_ENABLED_INSTRUMENTATIONS is not set. */
