@@ -18,6 +18,9 @@ export function startAgent(env: Env = process.env): void {
       }
       return;
     }
+    if (isPackageManager(process.argv[1]) && !/^(1|true|yes|on)$/i.test(env.TRACES_PACKAGE_MANAGERS ?? '')) {
+      return; // `NODE_OPTIONS=--import …` reaches npm/yarn/pnpm themselves too: trace the app they start, not them
+    }
     if (!nodeIsSupported(process.versions.node)) {
       warn(`Node ${process.versions.node} is not supported (needs >= ${MIN_NODE.join('.')}); tracing stays off`);
       return;
@@ -32,6 +35,13 @@ export function startAgent(env: Env = process.env): void {
   } catch (err) {
     warn(`tracing could not start and stays off: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+const PACKAGE_MANAGER = /(^|[\\/])(npm|npx|yarn|yarnpkg|pnpm|pnpx|corepack)(-cli)?(\.c?js)?$|[\\/]node_modules[\\/](npm|yarn|pnpm|corepack)[\\/]|[\\/]\.yarn[\\/]releases[\\/]/;
+
+/** Whether the main script is a package manager's CLI (npm-cli.js, yarn.js, pnpm.cjs, …). */
+export function isPackageManager(mainScript: string | undefined): boolean {
+  return mainScript !== undefined && PACKAGE_MANAGER.test(mainScript);
 }
 
 export function nodeIsSupported(version: string): boolean {

@@ -91,6 +91,9 @@ const PROPAGATORS = new Set<string>(['tracecontext', 'baggage', 'b3', 'b3multi',
 const DETECTORS = new Set<string>(['env', 'host', 'os', 'process', 'container', 'alibaba', 'aws', 'azure', 'gcp', 'all', 'none']);
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/** Instrumentations that run when OTEL_NODE_ENABLED_INSTRUMENTATIONS is not set (log libraries: see src/logs). */
+export const DEFAULT_INSTRUMENTATIONS: readonly string[] = ['http', 'undici', 'zeromq'];
+
 export const DEFAULT_GRPC_URL = 'http://localhost:4317';
 export const DEFAULT_HTTP_BASE = 'http://localhost:4318';
 

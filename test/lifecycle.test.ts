@@ -218,3 +218,19 @@ describe('bad environment values', () => {
     expect(span!.headers.authorization).toBe('Bearer s3cr3t-token');
   });
 });
+
+describe('package managers', () => {
+  const npmCli = '/usr/lib/node_modules/npm/bin/npm-cli.js';
+  it.runIf(existsSync(npmCli))('NODE_OPTIONS reaches npm too, but only the app it starts is traced', async () => {
+    const register = new URL('../dist/register.js', import.meta.url).href;
+    const env = { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'none', OTEL_LOG_LEVEL: 'info', NODE_OPTIONS: `--import ${register}` };
+    const run = await runApp(npmCli, { nodeArgs: [], args: ['--prefix', new URL('./fixtures/npm-app', import.meta.url).pathname, 'run', '--silent', 'start'], env });
+    expect(run.code, run.stderr.join('\n')).toBe(0);
+    const starts = run.stderr.filter((l) => l.includes('tracing on:'));
+    expect(starts).toHaveLength(1);
+    expect(JSON.parse(run.stdout.at(-1)!).loaded).toBeGreaterThan(0);
+    // TRACES_PACKAGE_MANAGERS=true traces npm itself as well: two pipelines start.
+    const both = await runApp(npmCli, { nodeArgs: [], args: ['--prefix', new URL('./fixtures/npm-app', import.meta.url).pathname, 'run', '--silent', 'start'], env: { ...env, TRACES_PACKAGE_MANAGERS: 'true' } });
+    expect(both.stderr.filter((l) => l.includes('tracing on:'))).toHaveLength(2);
+  });
+});

@@ -3,7 +3,7 @@
 // configured OTLP endpoint, and a verdict. Exit status 0 when tracing can work, 1 when it cannot.
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parsePairs, readConfig, redactUrl, type AgentConfig, type Env, type OtlpConfig } from '../config.js';
+import { DEFAULT_INSTRUMENTATIONS, parsePairs, readConfig, redactUrl, type AgentConfig, type Env, type OtlpConfig } from '../config.js';
 import { intOption, parseArgs, type OptionSpec } from './args.js';
 import { EXIT_FAIL, UsageError } from './errors.js';
 import { probeEndpoint, type ProbeResult, type Signal } from './doctor-probe.js';
@@ -153,7 +153,7 @@ function printConfig(out: Out, c: AgentConfig, env: Env): void {
   row('sampler', c.sampler.name, src('sampler'));
   row('sampler ratio', String(c.sampler.ratio), src('samplerArg'));
   row('propagators', c.propagators.join(',') || 'none', src('propagators'));
-  row('instrumentations', c.instrumentations.enabled?.join(',') ?? 'http,undici', src('instrumentations.enabled'));
+  row('instrumentations', c.instrumentations.enabled?.join(',') ?? DEFAULT_INSTRUMENTATIONS.join(','), src('instrumentations.enabled'));
   row('disabled instrumentations', c.instrumentations.disabled.join(',') || '(none)', src('instrumentations.disabled'));
   row('ZeroMQ propagation', String(c.zmqPropagation), src('zmqPropagation'));
   row('shutdown timeout', `${c.shutdownTimeoutMs} ms`, src('shutdownTimeoutMs'));

@@ -3,7 +3,7 @@
 // and is only loaded then (the official register loads all of them at start-up).
 import { createRequire } from 'node:module';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
-import type { AgentConfig } from '../config.js';
+import { DEFAULT_INSTRUMENTATIONS, type AgentConfig } from '../config.js';
 import { describeError, type Diag } from '../diag.js';
 import { createHttpInstrumentation, createUndiciInstrumentation } from './http.js';
 import { ZeroMqInstrumentation } from './zeromq/index.js';
@@ -23,8 +23,6 @@ const BUILT_IN: Record<string, BuiltIn> = {
   },
 };
 
-/** Enabled when OTEL_NODE_ENABLED_INSTRUMENTATIONS is not set. */
-export const DEFAULT_INSTRUMENTATIONS = Object.keys(BUILT_IN);
 
 export interface ChosenInstrumentations {
   instrumentations: Instrumentation[];

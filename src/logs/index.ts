@@ -40,7 +40,10 @@ export function startLogs(config: AgentConfig, diag: Diag, resource: Resource): 
       if (!logs.setGlobalLoggerProvider(provider)) diag.warn('a global LoggerProvider was already registered; log libraries keep using it');
       agentState().logs = provider;
       if (lc.console) logger = provider.getLogger(SCOPE);
-      const libraries = watchLogLibraries(diag, config.instrumentations.disabled);
+      // OTEL_NODE_ENABLED_INSTRUMENTATIONS, when set, names every instrumentation that runs: the log libraries too.
+      const { enabled, disabled } = config.instrumentations;
+      const notEnabled = enabled ? ['pino', 'winston', 'bunyan'].filter((lib) => !enabled.includes(lib)) : [];
+      const libraries = watchLogLibraries(diag, [...disabled, ...notEnabled]);
       esmModules = libraries;
       diag.info(
         `logs on: exporters=${lc.exporters.join(',')}` +
