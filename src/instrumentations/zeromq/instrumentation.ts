@@ -26,7 +26,6 @@ import {
   ATTR_ERROR_TYPE,
   ATTR_MESSAGING_DESTINATION_NAME,
   ATTR_MESSAGING_MESSAGE_BODY_SIZE,
-  ATTR_MESSAGING_OPERATION_NAME,
   ATTR_MESSAGING_OPERATION_TYPE,
   ATTR_MESSAGING_SYSTEM,
   ATTR_ZEROMQ_FRAME_COUNT,
@@ -333,7 +332,6 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
     const attributes: Attributes = {
       [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_ZEROMQ,
       [ATTR_MESSAGING_OPERATION_TYPE]: OPERATION_SEND,
-      [ATTR_MESSAGING_OPERATION_NAME]: OPERATION_SEND,
       [ATTR_ZEROMQ_SOCKET_TYPE]: info.typeName,
       [ATTR_ZEROMQ_FRAME_COUNT]: frames.length,
       [ATTR_MESSAGING_MESSAGE_BODY_SIZE]: size,
@@ -389,7 +387,6 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
       const attributes: Attributes = {
         [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_ZEROMQ,
         [ATTR_MESSAGING_OPERATION_TYPE]: OPERATION_RECEIVE,
-        [ATTR_MESSAGING_OPERATION_NAME]: OPERATION_RECEIVE,
         [ATTR_ZEROMQ_SOCKET_TYPE]: info.typeName,
         [ATTR_ZEROMQ_FRAME_COUNT]: frames.length,
         [ATTR_MESSAGING_MESSAGE_BODY_SIZE]: size,
@@ -431,7 +428,6 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
       const attributes: Attributes = {
         [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_ZEROMQ,
         [ATTR_MESSAGING_OPERATION_TYPE]: OPERATION_RECEIVE,
-        [ATTR_MESSAGING_OPERATION_NAME]: OPERATION_RECEIVE,
         [ATTR_ZEROMQ_SOCKET_TYPE]: info.typeName,
       };
       if (destination) attributes[ATTR_MESSAGING_DESTINATION_NAME] = destination;

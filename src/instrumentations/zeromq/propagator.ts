@@ -70,9 +70,9 @@ export function encodeTraceFrame(f: TraceFrame): Buffer | undefined {
   if (f.spanId.length !== 16 || buf.write(f.spanId, 22, 8, 'hex') !== 8) return undefined;
   if (f.traceId === ZERO_TRACE_ID || f.spanId === ZERO_SPAN_ID) return undefined;
   buf.writeUInt16BE(t, 30);
-  buf.write(ts, 32, t, 'latin1');
+  if (t) buf.write(ts, 32, t, 'latin1'); // each write is a native call: skip the usual empty fields
   buf.writeUInt16BE(b, 32 + t);
-  buf.write(bg, 34 + t, b, 'latin1');
+  if (b) buf.write(bg, 34 + t, b, 'latin1');
   return buf;
 }
 
@@ -107,8 +107,8 @@ export function decodeTraceFrame(frame: unknown): TraceFrame | undefined {
     traceId,
     spanId,
     traceFlags: bytes[5]!,
-    traceState: view.toString('latin1', 32, 32 + t),
-    baggage: view.toString('latin1', 34 + t, 34 + t + b),
+    traceState: t ? view.toString('latin1', 32, 32 + t) : '',
+    baggage: b ? view.toString('latin1', 34 + t, 34 + t + b) : '',
   };
 }
 
