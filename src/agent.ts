@@ -27,9 +27,9 @@ export function startAgent(env: Env = process.env): void {
     }
     enableCompileCache();
     const { readConfig } = require('./config.js') as typeof import('./config.js');
-    const { createDiag } = require('./diag.js') as typeof import('./diag.js');
+    const { createDiag, secretsOf } = require('./diag.js') as typeof import('./diag.js');
     const { config, warnings } = readConfig(env);
-    const diag = createDiag(config.logLevel);
+    const diag = createDiag(config.logLevel, secretsOf(config)); // header values, URL credentials: never printed
     for (const w of warnings) diag.warn(w);
     (require('./sdk.js') as typeof import('./sdk.js')).startSdk(config, diag);
   } catch (err) {

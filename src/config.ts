@@ -157,8 +157,9 @@ class Reader {
   int(key: string, names: string[], fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
     const found = this.first(key, ...names);
     if (!found) return fallback;
-    const n = Number(found.value);
-    if (!Number.isInteger(n) || n < min || n > max) {
+    // Plain decimal digits only: Number() would also take "1e3", "0x10" or "1.0", which nobody means here.
+    const n = /^\+?\d+$/.test(found.value) ? Number(found.value) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
       this.warn(`${found.name}="${found.value}" must be a whole number from ${min} to ${max}; using ${fallback}`);
       return fallback;
     }
@@ -234,35 +235,52 @@ function readResourceAttributes(r: Reader, env: Env): Record<string, string> {
   const raw = env.OTEL_RESOURCE_ATTRIBUTES;
   if (!raw || !raw.trim()) return {};
   r.sources.resourceAttributes = 'OTEL_RESOURCE_ATTRIBUTES';
-  return parsePairs(r, 'OTEL_RESOURCE_ATTRIBUTES', raw, false);
+  // An empty service.name or host.name would name nothing: the next source in line is used instead.
+  const emptyNames = (out: Record<string, string>) =>
+    ['service.name', 'host.name']
+      .filter((key) => out[key]?.trim() === '')
+      .map((key) => {
+        delete out[key];
+        return `${key} is empty`;
+      });
+  return parsePairs(r, 'OTEL_RESOURCE_ATTRIBUTES', raw, false, emptyNames);
 }
 
 /**
  * Parses a `key=value,key2=value2` list: pairs trimmed, split at the FIRST `=` (values may contain `=`),
- * percent-decoded. A malformed pair is skipped with a warning that names the key but never shows the value.
+ * percent-decoded. Malformed pairs are skipped with one warning for the variable, which names their keys but never
+ * shows a value.
  */
-export function parsePairs(r: Reader | null, name: string, raw: string, headerNames: boolean): Record<string, string> {
+export function parsePairs(
+  r: Reader | null,
+  name: string,
+  raw: string,
+  headerNames: boolean,
+  extraProblems: (out: Record<string, string>) => string[] = () => [],
+): Record<string, string> {
   const out: Record<string, string> = {};
+  const problems: string[] = [];
   raw.split(',').forEach((pair, index) => {
     if (!pair.trim()) return;
     const eq = pair.indexOf('=');
     const key = decodeOrNull((eq < 0 ? pair : pair.slice(0, eq)).trim());
     if (eq < 0 || !key) {
-      const label = key ? `key "${key}"` : `entry ${index + 1}`;
-      r?.warn(`${name}: ${label} is not of the form key=value; skipped`);
+      problems.push(`${key ? `key "${key}"` : `entry ${index + 1}`} is not of the form key=value`);
       return;
     }
     if (headerNames && !HEADER_NAME.test(key)) {
-      r?.warn(`${name}: key "${key}" is not a valid header name; skipped`);
+      problems.push(`key "${key}" is not a valid header name`);
       return;
     }
     const value = decodeOrNull(pair.slice(eq + 1).trim());
     if (value === null) {
-      r?.warn(`${name}: the value of key "${key}" has a bad percent-encoding; skipped`);
+      problems.push(`the value of key "${key}" has a bad percent-encoding`);
       return;
     }
     out[headerNames ? key.toLowerCase() : key] = value;
   });
+  problems.push(...extraProblems(out));
+  if (problems.length) r?.warn(`${name}: ${problems.join('; ')}; skipped`);
   return out;
 }
 
@@ -279,23 +297,32 @@ function readDetectors(r: Reader): Set<string> {
   const fallback = new Set(['env', 'host', 'process']);
   if (!found) return fallback;
   const bad = found.items.filter((d) => !DETECTORS.has(d));
-  if (bad.length) r.warn(`${found.name}: unknown detector(s) ${bad.join(', ')} ignored`);
-  const good = found.items.filter((d) => DETECTORS.has(d));
+  const mixedNone = found.items.includes('none') && found.items.some((d) => d !== 'none' && DETECTORS.has(d));
+  const good = found.items.filter((d) => DETECTORS.has(d) && !(mixedNone && d === 'none'));
+  warnListProblems(r, found.name, 'detector', bad, mixedNone ? ['none', ...good] : good, '"none" ignored next to other detectors');
   return good.length ? new Set(good) : fallback;
 }
 
 function readExporters(r: Reader, endpointSet: boolean): TraceExporterName[] {
   const fallback: TraceExporterName[] = [endpointSet ? 'otlp' : 'console'];
   const found = r.list('exporters', 'TRACES_EXPORTER', 'OTEL_TRACES_EXPORTER');
-  if (!found) return fallback;
+  if (!found || !found.items.length) return fallback;
   const bad = found.items.filter((e) => !EXPORTERS.has(e));
   const good = [...new Set(found.items.filter((e) => EXPORTERS.has(e)))];
   if (!good.length) {
     r.warn(`${found.name}="${found.items.join(',')}" names no known exporter (otlp, console, file, none); using ${fallback[0]}`);
     return fallback;
   }
-  if (bad.length) r.warn(`${found.name}: unknown exporter(s) ${bad.join(', ')} ignored`);
+  warnListProblems(r, found.name, 'exporter', bad, good, '"none" ignored next to other exporters');
   return good.filter((e): e is TraceExporterName => e !== 'none');
+}
+
+/** One warning for a list variable's unknown names and a `none` mixed with real names. */
+function warnListProblems(r: Reader, name: string, noun: string, bad: string[], good: string[], noneMixed: string): void {
+  const problems: string[] = [];
+  if (bad.length) problems.push(`unknown ${noun}(s) ${bad.join(', ')} ignored`);
+  if (good.includes('none') && good.length > 1) problems.push(noneMixed);
+  if (problems.length) r.warn(`${name}: ${problems.join('; ')}`);
 }
 
 function readOtlp(
@@ -461,7 +488,7 @@ function readLogs(
 
 function readLogExporters(r: Reader, fallback: LogExporterName[]): LogExporterName[] {
   const found = r.list('logs.exporters', 'OTEL_LOGS_EXPORTER');
-  if (!found) return fallback;
+  if (!found || !found.items.length) return fallback;
   const bad = found.items.filter((e) => !LOG_EXPORTERS.has(e));
   const good = [...new Set(found.items.filter((e) => LOG_EXPORTERS.has(e)))];
   const name = fallback[0] ?? 'none';
@@ -469,7 +496,7 @@ function readLogExporters(r: Reader, fallback: LogExporterName[]): LogExporterNa
     r.warn(`${found.name}="${found.items.join(',')}" names no known exporter (otlp, console, none); using ${name}`);
     return fallback;
   }
-  if (bad.length) r.warn(`${found.name}: unknown exporter(s) ${bad.join(', ')} ignored`);
+  warnListProblems(r, found.name, 'exporter', bad, good, '"none" ignored next to other exporters');
   return good.filter((e): e is LogExporterName => e !== 'none');
 }
 
@@ -549,12 +576,12 @@ function readSampler(r: Reader): AgentConfig['sampler'] {
 function readPropagators(r: Reader): PropagatorName[] {
   const fallback: PropagatorName[] = ['tracecontext', 'baggage'];
   const found = r.list('propagators', 'OTEL_PROPAGATORS');
-  if (!found) return fallback;
+  if (!found || !found.items.length) return fallback;
   const bad = found.items.filter((p) => !PROPAGATORS.has(p));
-  if (bad.length) r.warn(`OTEL_PROPAGATORS: unknown propagator(s) ${bad.join(', ')} ignored`);
+  const good = [...new Set(found.items.filter((p) => PROPAGATORS.has(p)))];
+  warnListProblems(r, 'OTEL_PROPAGATORS', 'propagator', bad, good, '"none" turns propagation off: the other names are ignored');
   if (found.items.includes('none')) return [];
-  const good = [...new Set(found.items.filter((p) => PROPAGATORS.has(p)))] as PropagatorName[];
-  return good.length ? good : fallback;
+  return good.length ? (good as PropagatorName[]) : fallback;
 }
 
 function readLogLevel(r: Reader): LogLevel {

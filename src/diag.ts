@@ -1,11 +1,18 @@
 // The agent's own diagnostics: one line each on stderr, prefixed with the package name. Written with
 // process.stderr.write, not console, so they are never captured as the app's log records, and each distinct
-// message is printed once so a failing collector yields one warning, not one per batch.
-import type { LogLevel } from './config.js';
+// message is printed once so a failing collector yields one warning, not one per batch. Every line passes through
+// a redactor: header values and URL credentials from the configuration never reach the output, whoever wrote
+// the message (the agent, OpenTelemetry, an error message of the transport).
+import type { DiagLogger } from '@opentelemetry/api';
+import type { AgentConfig, LogLevel } from './config.js';
 
 const PREFIX = '[@x/trace-agent]';
 const RANK: Record<LogLevel, number> = { none: 0, error: 1, warn: 2, info: 3, debug: 4, verbose: 5, all: 6 };
 const MAX_REMEMBERED = 256;
+/** Secrets shorter than this are not searched for in messages: they would blank out ordinary words. */
+const MIN_SECRET_LENGTH = 4;
+/** `scheme://user:password@` in any URL of any message. */
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi;
 
 export interface Diag {
   error(message: string): void;
@@ -17,8 +24,9 @@ export interface Diag {
   enabled(level: LogLevel): boolean;
 }
 
-export function createDiag(level: LogLevel): Diag {
+export function createDiag(level: LogLevel, secrets: readonly string[] = []): Diag {
   const seen = new Set<string>();
+  const redact = redactor(secrets);
   const write = (at: LogLevel, message: string, once = true) => {
     if (RANK[at] > RANK[level]) return;
     // Repeats are dropped at warn and above; debug output is meant to be chatty.
@@ -27,7 +35,7 @@ export function createDiag(level: LogLevel): Diag {
       if (seen.size < MAX_REMEMBERED) seen.add(message);
     }
     try {
-      process.stderr.write(`${PREFIX} ${at}: ${message}\n`);
+      process.stderr.write(`${PREFIX} ${at}: ${redact(String(message))}\n`);
     } catch {
       // stderr closed: nothing sensible left to do
     }
@@ -40,6 +48,57 @@ export function createDiag(level: LogLevel): Diag {
     debug: (m) => write('debug', m),
     enabled: (at) => RANK[at] <= RANK[level],
   };
+}
+
+/** Replaces every secret and every URL's user:password with `***`. */
+export function redactor(secrets: readonly string[]): (message: string) => string {
+  const list = [...new Set(secrets.filter((s) => s.length >= MIN_SECRET_LENGTH))].sort((a, b) => b.length - a.length);
+  return (message) => {
+    let out = message.replace(URL_CREDENTIALS, '$1***@');
+    for (const secret of list) if (out.includes(secret)) out = out.split(secret).join('***');
+    return out;
+  };
+}
+
+/** What must never be printed: the values of every configured header, and the credentials of the endpoint URLs. */
+export function secretsOf(config: AgentConfig): string[] {
+  const out: string[] = [];
+  for (const otlp of [config.otlp, config.logs.otlp]) {
+    for (const value of Object.values(otlp.headers)) out.push(value, encodeURIComponent(value));
+    try {
+      const url = new URL(otlp.url);
+      for (const part of [url.username, url.password]) if (part) out.push(part, safeDecode(part));
+    } catch {
+      // not a URL: nothing to take from it
+    }
+  }
+  return out;
+}
+
+/**
+ * OpenTelemetry's diag output, routed to ours. Extra arguments (objects: spans, responses, configuration) are
+ * never printed. The batch span processor's own drop message, repeated at each refill of its queue, is demoted to
+ * debug: the agent reports drops once per episode (exporters/queue-watch.ts).
+ */
+export function otelLogger(diag: Diag): DiagLogger {
+  const message = (m: unknown) => (typeof m === 'string' ? m : describeError(m));
+  return {
+    error: (m) => diag.error(message(m)),
+    warn: (m) => (SDK_QUEUE_DROP.test(message(m)) ? diag.debug(message(m)) : diag.warn(message(m))),
+    info: (m) => diag.info(message(m)),
+    debug: (m) => diag.debug(message(m)),
+    verbose: (m) => diag.debug(message(m)),
+  };
+}
+
+const SDK_QUEUE_DROP = /^Dropped \d+ spans because maxQueueSize reached$/;
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 /** Best-effort message of an unknown thrown value, for diagnostics. */

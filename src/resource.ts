@@ -40,7 +40,7 @@ export function buildResource(config: AgentConfig, diag: Diag): Resource {
     }
   }
   const env = all || wanted.has('env') ? config.resourceAttributes : {};
-  return detectResources({ detectors }).merge(
+  const resource = detectResources({ detectors }).merge(
     resourceFromAttributes({
       ...env,
       'service.name': config.serviceName,
@@ -50,4 +50,8 @@ export function buildResource(config: AgentConfig, diag: Diag): Resource {
       'telemetry.distro.name': '@x/trace-agent',
     }),
   );
+  // Settle the asynchronous attributes (host.id is read from a file) now rather than at the first export: until
+  // then the batch processor exports asynchronously even from forceFlush, which the exit flush cannot wait for.
+  void resource.waitForAsyncAttributes?.().catch(() => undefined);
+  return resource;
 }

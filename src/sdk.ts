@@ -7,7 +7,6 @@ import {
   CompositePropagator,
   setGlobalErrorHandler,
   W3CBaggagePropagator,
-  W3CTraceContextPropagator,
 } from '@opentelemetry/core';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import {
@@ -21,20 +20,19 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import type { AgentConfig, LogLevel } from './config.js';
-import { describeError, type Diag } from './diag.js';
+import { describeError, otelLogger, type Diag } from './diag.js';
 import { createSpanExporters } from './exporters/index.js';
+import { spanQueueWatch } from './exporters/queue-watch.js';
 import { createInstrumentations } from './instrumentations/index.js';
 import { registerEsmHook } from './esm-hook.js';
 import { buildResource } from './resource.js';
 import { startLogs } from './logs/index.js';
 import { installShutdownHooks } from './shutdown.js';
 import { agentState } from './state.js';
+import { TraceContextPropagator } from './tracecontext.js';
 
 export function startSdk(config: AgentConfig, diag: Diag): void {
-  otelDiag.setLogger(
-    { error: diag.error, warn: diag.warn, info: diag.info, debug: diag.debug, verbose: diag.debug },
-    { logLevel: OTEL_LEVEL[config.logLevel], suppressOverrideMessage: true },
-  );
+  otelDiag.setLogger(otelLogger(diag), { logLevel: OTEL_LEVEL[config.logLevel], suppressOverrideMessage: true });
   // Export failures are reported once per outage by the exporters' wrappers (LazySpanExporter, logs); the
   // SDK's own per-batch error reports would repeat them with a stack each time.
   setGlobalErrorHandler((err) => diag.debug(`OpenTelemetry SDK error: ${describeError(err)}`));
@@ -47,6 +45,7 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
         maxQueueSize: config.batch.maxQueueSize,
         maxExportBatchSize: config.batch.maxExportBatchSize,
         exportTimeoutMillis: config.batch.exportTimeoutMs,
+        selfObsMeterProvider: spanQueueWatch(config.batch.maxQueueSize, diag), // counts queue-full drops
       }),
   );
   const resource = buildResource(config, diag);
@@ -108,7 +107,7 @@ function createPropagator(config: AgentConfig): TextMapPropagator {
   const propagators = config.propagators.map((name): TextMapPropagator => {
     switch (name) {
       case 'tracecontext':
-        return new W3CTraceContextPropagator();
+        return new TraceContextPropagator(); // W3C Trace Context Level 2 (src/tracecontext.ts)
       case 'baggage':
         return new W3CBaggagePropagator();
       case 'b3':

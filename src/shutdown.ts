@@ -1,9 +1,13 @@
 // Delivers finished spans when the process ends, without changing how it ends: an app with no SIGTERM/SIGINT
 // handler of its own still dies of that signal (same status as without the agent), an app with one keeps
 // control of its shutdown, and a collector that is down delays the end by at most the shutdown timeout.
+// process.exit(), uncaught exceptions and unhandled rejections end the process synchronously: the spans still
+// queued then are delivered from the 'exit' event (exporters/exit-flush.ts), and Node prints and exits as usual.
 import { isMainThread } from 'node:worker_threads';
 import type { AgentConfig } from './config.js';
 import type { Diag } from './diag.js';
+import { flushAtExit } from './exporters/exit-flush.js';
+import { reportDropsNow } from './exporters/queue-watch.js';
 import { agentState, flushAll, shutdownAll } from './state.js';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
@@ -19,8 +23,14 @@ export function installShutdownHooks(config: AgentConfig, diag: Diag): void {
       () => 'done' as const,
       () => 'done' as const,
     );
-    return Promise.race([flushed, deadline]).finally(() => clearTimeout(timer));
+    return Promise.race([flushed, deadline]).finally(() => {
+      clearTimeout(timer);
+      reportDropsNow();
+    });
   };
+
+  // Set when the agent itself ends the process after giving up on a flush: the 'exit' flush must not wait again.
+  let gaveUp = false;
 
   // The loop is empty: export what is still queued. With nothing queued no I/O starts and the process ends.
   let exiting = false;
@@ -31,9 +41,21 @@ export function installShutdownHooks(config: AgentConfig, diag: Diag): void {
       exiting = false;
       if (outcome === 'timeout') {
         diag.warn(`spans/logs not delivered within ${config.shutdownTimeoutMs} ms at exit; exiting anyway`);
+        gaveUp = true;
         process.exit();
       }
     });
+  });
+
+  // process.exit(), a crash: synchronous delivery of what is left, bounded by the same timeout.
+  process.on('exit', () => {
+    if (gaveUp) return;
+    try {
+      flushAtExit(state.forceFlush, config.shutdownTimeoutMs);
+      reportDropsNow();
+    } catch {
+      // never let the agent change how the process ends
+    }
   });
 
   if (!isMainThread) return; // signals are delivered to the main thread only
@@ -48,6 +70,7 @@ export function installShutdownHooks(config: AgentConfig, diag: Diag): void {
       // A second signal while flushing ends the process at once, as it would without us.
       process.removeListener(signal, onSignal);
       void shutdownAll(state, config.shutdownTimeoutMs).finally(() => {
+        reportDropsNow();
         process.kill(process.pid, signal);
       });
     };

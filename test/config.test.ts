@@ -128,13 +128,12 @@ describe('headers', () => {
     });
     expect(config.otlp.headers).toEqual({ a: 'general', b: 'traces', c: 'fd' });
   });
-  it('a malformed pair is skipped with a warning naming the key, never the value', () => {
+  it('malformed pairs are skipped with one warning naming their keys, never the values', () => {
     const { config, warnings } = on({ EXPORTER_OTLP_HEADERS: 'good=s3cret-1,novalue,bad key=s3cret-2,k=%E0%A4%A' });
     expect(config.otlp.headers).toEqual({ good: 's3cret-1' });
-    expect(warnings).toHaveLength(3);
-    expect(warnings.join('\n')).toMatch(/"novalue"[\s\S]*"bad key"[\s\S]*"k"/);
-    expect(warnings.join('\n')).not.toMatch(/s3cret|%E0/);
-    expect(warnings.every((w) => w.startsWith('EXPORTER_OTLP_HEADERS'))).toBe(true);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^EXPORTER_OTLP_HEADERS: .*"novalue".*"bad key".*"k"/);
+    expect(warnings[0]).not.toMatch(/s3cret|%E0/);
   });
 });
 
@@ -320,5 +319,137 @@ describe('logs', () => {
       'logs.endpoint': 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT',
       'logs.format': 'TRACES_LOG_FORMAT',
     });
+  });
+});
+
+// Issue 7: every variable with empty, garbage, out-of-range, wrong-case and conflicting values. The app always
+// starts; a bad value gives exactly one warning, which names the variable, and the documented fallback applies.
+describe('bad input matrix', () => {
+  const defaults = on().config;
+  type Check = (c: ReturnType<typeof on>['config']) => unknown;
+  // [variable, value, warns, what the config then reads, expected]
+  const cases: [string, string, boolean, Check, unknown][] = [
+    // booleans
+    ['OTEL_SDK_DISABLED', 'maybe', true, (c) => c.enabled, true],
+    ['OTEL_SDK_DISABLED', 'TRUE', false, (c) => c.enabled, false],
+    ['TRACES_ZMQ_PROPAGATION', 'sometimes', true, (c) => c.zmqPropagation, true],
+    ['TRACES_ZMQ_PROPAGATION', 'OFF', false, (c) => c.zmqPropagation, false],
+    ['TRACES_CONSOLE_LOGS', '2', true, (c) => c.logs.console, true],
+    // whole numbers: garbage, out of range, not decimal, fractional, negative; whitespace and case are fine
+    ['OTEL_BSP_SCHEDULE_DELAY', 'soon', true, (c) => c.batch.scheduledDelayMs, 500],
+    ['OTEL_BSP_SCHEDULE_DELAY', '-1', true, (c) => c.batch.scheduledDelayMs, 500],
+    ['OTEL_BSP_SCHEDULE_DELAY', ' 250 ', false, (c) => c.batch.scheduledDelayMs, 250],
+    ['FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS', '1e3', true, (c) => c.batch.scheduledDelayMs, 500],
+    ['FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS', '0x10', true, (c) => c.batch.scheduledDelayMs, 500],
+    ['OTEL_BSP_MAX_QUEUE_SIZE', '0', true, (c) => c.batch.maxQueueSize, 2048],
+    ['OTEL_BSP_MAX_QUEUE_SIZE', '99999999999', true, (c) => c.batch.maxQueueSize, 2048],
+    ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', '12.5', true, (c) => c.batch.maxExportBatchSize, 512],
+    ['FD_OTLP_EXPORTER_MAX_EXPORT_BATCH_SIZE', 'many', true, (c) => c.batch.maxExportBatchSize, 512],
+    ['OTEL_BSP_EXPORT_TIMEOUT', 'Infinity', true, (c) => c.batch.exportTimeoutMs, 30000],
+    ['OTEL_EXPORTER_OTLP_TIMEOUT', '-5', true, (c) => c.otlp.timeoutMs, 10000],
+    ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', '10s', true, (c) => c.otlp.timeoutMs, 10000],
+    ['OTEL_EXPORTER_OTLP_LOGS_TIMEOUT', 'NaN', true, (c) => c.logs.otlp.timeoutMs, 10000],
+    ['OTEL_BLRP_MAX_QUEUE_SIZE', '-1', true, (c) => c.logs.batch.maxQueueSize, 2048],
+    ['OTEL_BLRP_SCHEDULE_DELAY', 'later', true, (c) => c.logs.batch.scheduledDelayMs, 500],
+    ['OTEL_BLRP_MAX_EXPORT_BATCH_SIZE', '0', true, (c) => c.logs.batch.maxExportBatchSize, 512],
+    ['OTEL_BLRP_EXPORT_TIMEOUT', '1.0', true, (c) => c.logs.batch.exportTimeoutMs, 30000],
+    ['TRACES_SHUTDOWN_TIMEOUT_MS', '-1', true, (c) => c.shutdownTimeoutMs, 5000],
+    ['TRACES_SHUTDOWN_TIMEOUT_MS', '0', false, (c) => c.shutdownTimeoutMs, 0],
+    // enumerations: garbage, near misses, wrong case (accepted)
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http', true, (c) => c.otlp.protocol, 'grpc'],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'HTTP/PROTOBUF', false, (c) => c.otlp.protocol, 'http/protobuf'],
+    ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'grpc ', false, (c) => c.otlp.protocol, 'grpc'],
+    ['OTEL_EXPORTER_OTLP_LOGS_PROTOCOL', 'json', true, (c) => c.logs.otlp.protocol, 'grpc'],
+    ['OTEL_EXPORTER_OTLP_COMPRESSION', 'GZIP', false, (c) => c.otlp.compression, 'gzip'],
+    ['OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', 'zstd', true, (c) => c.otlp.compression, 'none'],
+    ['OTEL_EXPORTER_OTLP_LOGS_COMPRESSION', 'deflate', true, (c) => c.logs.otlp.compression, 'none'],
+    ['OTEL_TRACES_SAMPLER', 'Always_Off', false, (c) => c.sampler.name, 'always_off'],
+    ['OTEL_TRACES_SAMPLER', 'ratio', true, (c) => c.sampler.name, 'parentbased_always_on'],
+    ['OTEL_LOG_LEVEL', 'WARNING', true, (c) => c.logLevel, 'warn'],
+    ['OTEL_LOG_LEVEL', 'Info', false, (c) => c.logLevel, 'info'],
+    ['TRACES_LOG_FORMAT', 'JSON', true, (c) => c.logs.format, 'text'],
+    ['TRACES_EXPORTER', 'Console', false, (c) => c.exporters, ['console']],
+    ['TRACES_EXPORTER', 'zipkin,jaeger', true, (c) => c.exporters, ['console']],
+    ['OTEL_TRACES_EXPORTER', ',,', false, (c) => c.exporters, ['console']],
+    ['OTEL_LOGS_EXPORTER', 'loki', true, (c) => c.logs.exporters, []],
+    ['OTEL_PROPAGATORS', 'B3', false, (c) => c.propagators, ['b3']],
+    ['OTEL_PROPAGATORS', 'jaeger', true, (c) => c.propagators, ['tracecontext', 'baggage']],
+    ['OTEL_NODE_RESOURCE_DETECTORS', 'HOST', false, (c) => [...c.resourceDetectors], ['host']],
+    ['OTEL_NODE_RESOURCE_DETECTORS', 'k8s', true, (c) => [...c.resourceDetectors], ['env', 'host', 'process']],
+    // URLs: bad scheme, unparsable, out-of-range port, no host; wrong-case scheme is fine
+    ['EXPORTER_OTLP_ENDPOINT', 'ftp://c:21', true, (c) => c.otlp.url, 'http://localhost:4317'],
+    ['EXPORTER_OTLP_ENDPOINT', 'c:99999', true, (c) => c.otlp.url, 'http://localhost:4317'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'http://', true, (c) => c.otlp.url, 'http://localhost:4317'],
+    ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'HTTP://C:4317', false, (c) => c.otlp.url, 'http://c:4317'],
+    ['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT', 'http://[::1', true, (c) => c.logs.otlp.url, 'http://localhost:4317'],
+    // key=value lists
+    ['OTEL_RESOURCE_ATTRIBUTES', 'garbage', true, (c) => c.resourceAttributes, {}],
+    ['OTEL_RESOURCE_ATTRIBUTES', 'a=1,oops,b=%zz,c=3', true, (c) => c.resourceAttributes, { a: '1', c: '3' }],
+    ['OTEL_RESOURCE_ATTRIBUTES', 'service.name=', true, (c) => c.serviceName !== '' && !('service.name' in c.resourceAttributes), true],
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'x=1,novalue,bad key=2,k=%E0%A4%A', true, (c) => c.otlp.headers, { x: '1' }],
+    ['OTEL_EXPORTER_OTLP_LOGS_HEADERS', '=v', true, (c) => c.logs.otlp.headers, {}],
+    ['EXPORTER_OTLP_HEADERS', 'Authorization=Basic YTpi==', false, (c) => c.otlp.headers, { authorization: 'Basic YTpi==' }],
+    // conflicting values within one variable
+    ['TRACES_EXPORTER', 'none,otlp', true, (c) => c.exporters, ['otlp']],
+    ['OTEL_LOGS_EXPORTER', 'console,none', true, (c) => c.logs.exporters, ['console']],
+    ['OTEL_PROPAGATORS', 'none,b3', true, (c) => c.propagators, []],
+    ['OTEL_NODE_RESOURCE_DETECTORS', 'none,host', true, (c) => [...c.resourceDetectors], ['host']],
+  ];
+  it.each(cases)('%s=%j', (name, value, warns, read, expected) => {
+    const { config, warnings } = on({ [name]: value });
+    expect(read(config)).toEqual(expected);
+    if (warns) {
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(name);
+    } else {
+      expect(warnings).toEqual([]);
+    }
+  });
+
+  it.each([...new Set(cases.map(([name]) => name))])('%s empty or blank is the same as unset, without a warning', (name) => {
+    for (const blank of ['', '   ', '\t']) {
+      const { config, warnings } = on({ [name]: blank });
+      expect(warnings).toEqual([]);
+      expect({ ...config, sources: {} }).toEqual({ ...defaults, sources: {} });
+    }
+  });
+
+  it('conflicts between variables follow the documented precedence, without a warning', () => {
+    const { config, warnings } = on({
+      FD_SERVICE_NAME: 'fd',
+      OTEL_SERVICE_NAME: 'otel',
+      FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS: '100',
+      OTEL_BSP_SCHEDULE_DELAY: '9000',
+      EXPORTER_OTLP_ENDPOINT: 'http://fd:4317',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318',
+      TRACES_EXPORTER: 'file',
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_TRACES_SAMPLER: 'always_on',
+      OTEL_TRACES_SAMPLER_ARG: '0.1', // meaningless for always_on: ignored
+    });
+    expect(warnings).toEqual([]);
+    expect(config).toMatchObject({ serviceName: 'fd', exporters: ['file'], sampler: { name: 'always_on', ratio: 1 } });
+    expect(config.batch.scheduledDelayMs).toBe(100);
+    expect(config.otlp.url).toBe('http://fd:4317');
+    // OTEL_SDK_DISABLED wins over TRACES_ENABLE.
+    expect(read({ TRACES_ENABLE: 'true', OTEL_SDK_DISABLED: 'true' }).config.enabled).toBe(false);
+  });
+
+  it('many bad variables at once: exactly one warning each', () => {
+    // A variable whose higher-precedence twin is set is not read at all (the twin's fallback applies).
+    const shadowed = new Set([
+      'OTEL_BSP_SCHEDULE_DELAY',
+      'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
+      'OTEL_EXPORTER_OTLP_TIMEOUT',
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'OTEL_EXPORTER_OTLP_COMPRESSION',
+      'OTEL_TRACES_EXPORTER',
+      'OTEL_EXPORTER_OTLP_PROTOCOL',
+    ]);
+    const env = Object.fromEntries(cases.filter(([name, , warns]) => warns && !shadowed.has(name)).map(([name, value]) => [name, value]));
+    const { warnings } = on(env);
+    const naming = (name: string) => warnings.filter((w) => new RegExp(`(^|[^A-Z_])${name}([^A-Z_]|$)`).test(w));
+    for (const name of Object.keys(env)) expect(naming(name), name).toHaveLength(1);
+    expect(warnings).toHaveLength(Object.keys(env).length);
   });
 });

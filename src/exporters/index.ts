@@ -10,7 +10,7 @@ export function createSpanExporters(config: AgentConfig, diag: Diag): SpanExport
   return config.exporters.map((name): SpanExporter => {
     switch (name) {
       case 'otlp':
-        return new LazySpanExporter(() => loadOtlpModule().createOtlpSpanExporter(config.otlp, diag), diag);
+        return new LazySpanExporter(() => loadOtlpModule().createOtlpSpanExporter(config.otlp, diag), config.otlp, diag);
       case 'file':
         return new FileSpanExporter(config.filePath, diag);
       case 'console':

@@ -5,9 +5,39 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { OtlpConfig } from '../config.js';
 import { describeError, type Diag } from '../diag.js';
 
-export { createOtlpLogExporter } from '../logs/otlp.js';
+import { createOtlpLogExporter as createLogExporter } from '../logs/otlp.js';
+
+export function createOtlpLogExporter(...args: Parameters<typeof createLogExporter>): ReturnType<typeof createLogExporter> {
+  return withoutOtlpEnv(() => createLogExporter(...args));
+}
 
 export function createOtlpSpanExporter(otlp: OtlpConfig, diag: Diag): SpanExporter {
+  return withoutOtlpEnv(() => createSpanExporter(otlp, diag));
+}
+
+/**
+ * The official exporters also read OTEL_EXPORTER_OTLP_* themselves when constructed, and merge what they find into
+ * the options they are given, with parsers of their own: a header pair the agent skipped with a warning (a key with
+ * a space) then makes every export fail (gRPC metadata refuses it when the exporter is built, HTTP when each request
+ * is made), and a bad timeout or compression is warned about a second time. The agent's parsed configuration is
+ * the only source: those variables are hidden while an exporter is constructed (synchronously; restored at once).
+ */
+function withoutOtlpEnv<T>(build: () => T): T {
+  const hidden: [string, string][] = [];
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith('OTEL_EXPORTER_OTLP_') && value !== undefined) {
+      hidden.push([key, value]);
+      delete process.env[key];
+    }
+  }
+  try {
+    return build();
+  } finally {
+    for (const [key, value] of hidden) process.env[key] = value;
+  }
+}
+
+function createSpanExporter(otlp: OtlpConfig, diag: Diag): SpanExporter {
   const common = {
     url: otlp.url,
     timeoutMillis: otlp.timeoutMs,

@@ -6,6 +6,7 @@ import { suppressTracing, type ExportResult } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { redactUrl, type LogsConfig } from '../config.js';
 import { describeError, type Diag } from '../diag.js';
+import { GRPC_REBUILD_MS } from '../exporters/lazy.js';
 
 const SUCCESS = 0; // ExportResultCode.SUCCESS
 const FAILED = 1; // ExportResultCode.FAILED
@@ -23,13 +24,33 @@ const OUTAGE_RESULT: ExportResult = {
 };
 
 export function createLogExporters(logs: LogsConfig, diag: Diag): LogRecordExporter[] {
+  routeLogsSdkErrors(diag);
   return logs.exporters.map((name): LogRecordExporter => {
     if (name === 'otlp') {
-      return new LazyLogExporter(() => loadOtlpModule().createOtlpLogExporter(logs.otlp, diag), redactUrl(logs.otlp.url), diag);
+      return new LazyLogExporter(
+        () => loadOtlpModule().createOtlpLogExporter(logs.otlp, diag),
+        redactUrl(logs.otlp.url),
+        diag,
+        logs.otlp.protocol === 'grpc',
+      );
     }
     const { ConsoleLogRecordExporter } = require('@opentelemetry/sdk-logs') as typeof import('@opentelemetry/sdk-logs');
     return new ConsoleLogRecordExporter();
   });
+}
+
+/**
+ * The logs SDK is loaded with require(), so in the SDK bundle it gets the CommonJS copy of @opentelemetry/core,
+ * whose global error handler is not the one sdk.ts routes (that is the ESM copy's): without this, each failed log
+ * batch of an outage would also print an error line of its own. Failures are reported by LazyLogExporter.
+ */
+function routeLogsSdkErrors(diag: Diag): void {
+  try {
+    const core = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+    core.setGlobalErrorHandler((err) => diag.debug(`OpenTelemetry logs SDK error: ${describeError(err)}`));
+  } catch {
+    // the default handler stays: noisier, not harmful
+  }
 }
 
 /**
@@ -50,14 +71,19 @@ export class LazyLogExporter implements LogRecordExporter {
     private readonly build: () => LogRecordExporter,
     private readonly target: string,
     private readonly diag: Diag,
+    /** gRPC: a failed export makes the next one use a new channel (see GRPC_REBUILD_MS). */
+    private readonly rebuildOnFailure = false,
   ) {
     // Built outside any app context, marked like an export so that nothing the transport prints is captured.
     setTimeout(() => context.with(suppressTracing(context.active()), () => this.get()), WARM_UP_DELAY_MS).unref();
   }
 
+  private builtAt = 0;
+
   private get(): LogRecordExporter | undefined {
     if (!this.delegate && !this.broken) {
       try {
+        this.builtAt = Date.now();
         this.delegate = this.build();
       } catch (err) {
         this.broken = true;
@@ -84,6 +110,11 @@ export class LazyLogExporter implements LogRecordExporter {
         );
       }
       this.pausedUntil = Date.now() + PAUSE_MS;
+      if (this.rebuildOnFailure && Date.now() - this.builtAt >= GRPC_REBUILD_MS) {
+        const old = this.delegate;
+        this.delegate = undefined; // the next probe builds a fresh exporter, whose channel connects at once
+        void old?.shutdown().catch(() => undefined);
+      }
       resultCallback(OUTAGE_RESULT);
     });
   }

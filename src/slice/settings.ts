@@ -19,19 +19,23 @@ export const DEFAULT_REQ_MAX = 20_000;
 type Env = Record<string, string | undefined>;
 
 export function readSettings(env: Env = process.env): SliceSettings {
-  return {
-    reqTtlMs: intVar(env, 'TRACES_REQ_TTL_MS', DEFAULT_REQ_TTL_MS, 0),
-    reqMax: intVar(env, 'TRACES_REQ_MAX', DEFAULT_REQ_MAX, 1),
+  // One warning for all bad variables: warnOnce reports a kind once, so a second bad one would go unnamed.
+  const bad: string[] = [];
+  const settings = {
+    reqTtlMs: intVar(env, 'TRACES_REQ_TTL_MS', DEFAULT_REQ_TTL_MS, 0, bad),
+    reqMax: intVar(env, 'TRACES_REQ_MAX', DEFAULT_REQ_MAX, 1, bad),
     hostId: hostIdFrom(env),
   };
+  if (bad.length) warnOnce('bad_env', bad.join('; '));
+  return settings;
 }
 
-function intVar(env: Env, name: string, fallback: number, min: number): number {
+function intVar(env: Env, name: string, fallback: number, min: number, bad: string[]): number {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
+  const n = /^\+?\d+$/.test(raw) ? Number(raw) : NaN;
   if (Number.isSafeInteger(n) && n >= min) return n;
-  warnOnce('bad_env', `${name}=${JSON.stringify(raw)} is not an integer >= ${min}: using ${fallback}`);
+  bad.push(`${name}=${JSON.stringify(raw)} is not an integer >= ${min}: using ${fallback}`);
   return fallback;
 }
 
