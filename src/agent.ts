@@ -1,19 +1,23 @@
 // Starts the agent once per process (per thread): decides from the environment whether to trace, and only
 // then loads the SDK. The tracing-off path loads nothing from OpenTelemetry.
-import { tracingRequested, type Env } from './config.js';
+import type { Env } from './config.js';
 import { agentState } from './state.js';
 
 const PREFIX = '[@x/trace-agent]';
 const MIN_NODE: [number, number] = [22, 15];
 const FALSE_OR_TRUE = /^\s*(1|true|yes|on|0|false|no|off|)\s*$/i;
+const FALSE = /^\s*(0|false|no|off|)\s*$/i;
 
 export function startAgent(env: Env = process.env): void {
   const state = agentState();
   if (state.started) return;
   state.started = true;
   try {
+    // Unset or a false word: off, with nothing to warn about, decided before even loading config.js (24 KB).
+    if (env.TRACES_ENABLE === undefined || FALSE.test(env.TRACES_ENABLE)) return;
+    const { tracingRequested } = require('./config.js') as typeof import('./config.js');
     if (!tracingRequested(env)) {
-      if (env.TRACES_ENABLE !== undefined && !FALSE_OR_TRUE.test(env.TRACES_ENABLE)) {
+      if (!FALSE_OR_TRUE.test(env.TRACES_ENABLE)) {
         warn(`TRACES_ENABLE="${env.TRACES_ENABLE}" is not a boolean (use true/false); tracing stays off`);
       }
       return;

@@ -14,7 +14,6 @@ import {
   AlwaysOnSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
-  TraceIdRatioBasedSampler,
   TracerProvider,
   type Sampler,
   type SpanProcessor,
@@ -25,6 +24,8 @@ import { createSpanExporters } from './exporters/index.js';
 import { spanQueueWatch } from './exporters/queue-watch.js';
 import { createInstrumentations } from './instrumentations/index.js';
 import { registerEsmHook } from './esm-hook.js';
+import { PooledIdGenerator } from './id-generator.js';
+import { RatioSampler } from './ratio-sampler.js';
 import { buildResource } from './resource.js';
 import { startLogs } from './logs/index.js';
 import { installShutdownHooks } from './shutdown.js';
@@ -49,17 +50,16 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
       }),
   );
   const resource = buildResource(config, diag);
-  const provider = new TracerProvider({
-    resource,
-    sampler: createSampler(config.sampler),
-    spanProcessors: processors,
-  });
+  const sampler = createSampler(config.sampler);
+  const ids = new PooledIdGenerator();
+  const provider = new TracerProvider({ resource, sampler, spanProcessors: processors, idGenerator: ids });
 
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
   propagation.setGlobalPropagator(createPropagator(config));
   trace.setGlobalTracerProvider(provider);
 
-  const { instrumentations, esmModules } = createInstrumentations(config, diag);
+  const { instrumentations, esmModules } = createInstrumentations(config, diag, { contextManager, sampler, ids });
   // The logs pipeline starts here, so that the log libraries it instruments join the one ESM hook registration.
   registerEsmHook([...esmModules, ...startLogs(config, diag, resource)], diag);
   registerInstrumentations({ instrumentations, tracerProvider: provider });
@@ -93,11 +93,11 @@ function createSampler({ name, ratio }: AgentConfig['sampler']): Sampler {
     case 'always_off':
       return new AlwaysOffSampler();
     case 'traceidratio':
-      return new TraceIdRatioBasedSampler(ratio);
+      return new RatioSampler(ratio); // TraceIdRatioBasedSampler's decisions, cheaper (src/ratio-sampler.ts)
     case 'parentbased_always_off':
       return new ParentBasedSampler({ root: new AlwaysOffSampler() });
     case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+      return new ParentBasedSampler({ root: new RatioSampler(ratio) });
     case 'parentbased_always_on':
       return new ParentBasedSampler({ root: new AlwaysOnSampler() });
   }

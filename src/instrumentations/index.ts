@@ -2,20 +2,25 @@
 // @opentelemetry/auto-instrumentations-node can be switched on by name with OTEL_NODE_ENABLED_INSTRUMENTATIONS
 // and is only loaded then (the official register loads all of them at start-up).
 import { createRequire } from 'node:module';
+import type { ContextManager } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { DEFAULT_INSTRUMENTATIONS, type AgentConfig } from '../config.js';
 import { describeError, type Diag } from '../diag.js';
 import { createHttpInstrumentation, createUndiciInstrumentation } from './http.js';
+import { contextRunner } from './http-context.js';
+import { fastStartSpan, sdkStartSpan, type SpanStartOptions } from './http-span-start.js';
+import type { HttpInstrumentationOptions } from './http.js';
 import { ZeroMqInstrumentation } from './zeromq/index.js';
 
 interface BuiltIn {
-  create: (config: AgentConfig) => Instrumentation;
+  create: (config: AgentConfig, http: HttpInstrumentationOptions) => Instrumentation;
   /** Module names the ESM loader hook must intercept for this instrumentation. */
   esmModules: string[];
 }
 
 const BUILT_IN: Record<string, BuiltIn> = {
-  http: { create: createHttpInstrumentation, esmModules: ['http', 'https'] },
+  // http/https need no module hook: the http instrumentation works from Node's diagnostics channels.
+  http: { create: (_config, http) => createHttpInstrumentation(http), esmModules: [] },
   undici: { create: createUndiciInstrumentation, esmModules: [] },
   zeromq: {
     create: (config) => new ZeroMqInstrumentation({ propagation: config.zmqPropagation }),
@@ -29,7 +34,16 @@ export interface ChosenInstrumentations {
   esmModules: string[];
 }
 
-export function createInstrumentations(config: AgentConfig, diag: Diag): ChosenInstrumentations {
+/** What the agent's pipeline lends the http instrumentation so that its hot path can skip generic layers. */
+export interface PipelineParts extends Partial<SpanStartOptions> {
+  contextManager?: ContextManager;
+}
+
+export function createInstrumentations(config: AgentConfig, diag: Diag, parts: PipelineParts = {}): ChosenInstrumentations {
+  const http: HttpInstrumentationOptions = {
+    runner: contextRunner(parts.contextManager),
+    startSpan: parts.sampler && parts.ids ? fastStartSpan({ sampler: parts.sampler, ids: parts.ids }) : sdkStartSpan,
+  };
   const wanted = (config.instrumentations.enabled ?? DEFAULT_INSTRUMENTATIONS).filter(
     (name) => !config.instrumentations.disabled.includes(name),
   );
@@ -39,7 +53,7 @@ export function createInstrumentations(config: AgentConfig, diag: Diag): ChosenI
     try {
       const builtIn = BUILT_IN[name];
       if (builtIn) {
-        instrumentations.push(builtIn.create(config));
+        instrumentations.push(builtIn.create(config, http));
         builtIn.esmModules.forEach((m) => esmModules.add(m));
         continue;
       }

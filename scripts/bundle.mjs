@@ -1,0 +1,81 @@
+// Bundles what `tsc -p .` compiled one file per module into the three files the agent actually loads:
+//   dist/register.js             the entry (tracing off stops here): agent start-up decision + public API facade
+//   dist/src/sdk.js              the pipeline, loaded only when tracing is on
+//   dist/src/exporters/otlp.js   the OTLP exporters, loaded after start-up (see src/exporters/lazy.ts)
+// Meant to replace the `bundle` script: `"bundle": "node scripts/bundle.mjs"` (run after tsc, which still emits
+// every module for the lazily required parts and the type declarations).
+//
+// Why a script rather than two esbuild command lines (see bench/README.md for what each step bought):
+//  - The entry as one file: with tracing off, loading 8 small files (register, agent, state, api, slice facade,
+//    names, message-context, config) cost ~15 ms of start-up on a 2-core machine; one ~8 KB file costs ~3 ms.
+//    Its lazy requires (config/diag/sdk when tracing is on, the slice implementation on first use) stay separate
+//    files, so nothing from OpenTelemetry is parsed on the tracing-off path. Its exports are plain properties.
+//  - One copy of each OpenTelemetry package: the CommonJS builds of some packages (sdk-logs, the undici
+//    instrumentation, propagator-b3) `require()` @opentelemetry/api, core, resources and semantic-conventions,
+//    which made esbuild add their CommonJS builds beside the ES builds our own `import`s use: two copies of
+//    each in the bundle (and the whole semantic-conventions index, ~200 KB) and tens of ms of module
+//    evaluation. Resolving those requires to the ES builds leaves one copy, shared.
+import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const external = [
+  '@x/trace-agent/*',
+  'import-in-the-middle',
+  'import-in-the-middle/*',
+  '@opentelemetry/auto-instrumentations-node',
+  'zeromq',
+  'zeromq/*',
+];
+
+/** `require('@opentelemetry/…')` from CommonJS packages resolves to the package's ES build, as our imports do. */
+const oneCopyOfOpenTelemetry = {
+  name: 'one-copy-of-opentelemetry',
+  setup(b) {
+    b.onResolve({ filter: /^@opentelemetry\// }, async (args) => {
+      if (args.kind !== 'require-call' || args.pluginData === 'as-import') return undefined;
+      if (external.some((e) => (e.endsWith('/*') ? args.path.startsWith(e.slice(0, -1)) : args.path === e))) return undefined;
+      const r = await b.resolve(args.path, { kind: 'import-statement', resolveDir: args.resolveDir, importer: args.importer, pluginData: 'as-import' });
+      return r.errors.length ? undefined : { path: r.path, external: r.external, sideEffects: r.sideEffects };
+    });
+  },
+};
+
+/**
+ * The entry bundle keeps the modules it loads lazily (`require('./x.js')` in src/) as the separate files tsc
+ * emitted, required by their path relative to dist/register.js.
+ */
+const lazyRequiresStayFiles = {
+  name: 'lazy-requires-stay-files',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (args.kind !== 'require-call') return undefined;
+      const target = resolve(dirname(args.importer), args.path); // …/src/sdk.js, compiled by tsc into dist/src/sdk.js
+      const fromEntry = `./${relative(root, target).split('\\').join('/')}`;
+      return { path: fromEntry, external: true };
+    });
+  },
+};
+
+const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node22', logLevel: 'warning', external };
+/** See scripts/shims/debug.cjs: require-in-the-middle's debug logging, off unless DEBUG is set, without its start-up. */
+const alias = { debug: join(root, 'scripts/shims/debug.cjs') };
+
+const results = await Promise.all([
+  build({ ...common, alias, entryPoints: [join(root, 'src/sdk.ts')], outfile: join(root, 'dist/src/sdk.js'), plugins: [oneCopyOfOpenTelemetry] }),
+  // Not for the exporter bundle: the ES build of otlp-grpc-exporter-base requires @grpc/grpc-js through
+  // createRequire(import.meta.url), which a CommonJS bundle cannot express (and it loads after start-up anyway).
+  build({ ...common, entryPoints: [join(root, 'src/exporters/otlp.ts')], outfile: join(root, 'dist/src/exporters/otlp.js') }),
+  build({ ...common, entryPoints: [join(root, 'register.ts')], outfile: join(root, 'dist/register.js'), plugins: [lazyRequiresStayFiles] }),
+]);
+
+// An ES module that reads import.meta cannot be bundled as CommonJS: esbuild leaves an empty object in its place.
+for (const file of ['dist/src/sdk.js', 'dist/src/exporters/otlp.js', 'dist/register.js']) {
+  if (readFileSync(join(root, file), 'utf8').includes('import_meta = {}')) {
+    console.error(`scripts/bundle.mjs: ${file} uses import.meta, which is empty in a CommonJS bundle`);
+    process.exit(1);
+  }
+}
+void results;

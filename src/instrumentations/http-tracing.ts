@@ -1,0 +1,23 @@
+// What the http server and client halves share: the tracer, the context runner, diagnostics, error recording.
+import { SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
+import type { Diag } from '../diag.js';
+import { ATTR_ERROR_TYPE } from './http-attributes.js';
+import type { ContextRunner } from './http-context.js';
+import type { StartSpan } from './http-span-start.js';
+
+export interface HttpTracing {
+  tracer: Tracer;
+  startSpan: StartSpan;
+  runner: ContextRunner;
+  diag: Pick<Diag, 'debug'>;
+  /** Header names the global propagator reads, lower-case; learnt on the first request. */
+  propagationFields?: string[];
+}
+
+/** error.type, an ERROR status with the message, and the exception event: instrumentation-http's setSpanWithError. */
+export function recordError(span: Span, err: unknown): void {
+  const error = err instanceof Error ? err : new Error(String(err));
+  span.setAttribute(ATTR_ERROR_TYPE, error.name);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+  span.recordException(error);
+}
