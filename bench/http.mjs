@@ -1,11 +1,12 @@
 // HTTP req/s and p99 latency of a hello-world server under each contender, with every traced request exported
-// to a local sink that answers without decoding. Contenders alternate round by round; medians are quoted.
+// to a local sink (its own process) that answers without decoding. Contenders alternate round by round; medians.
 import autocannon from 'autocannon';
 import { freePort, machineLine, median, startProcess, waitForPort } from './lib.mjs';
-import { startSink } from './sink.mjs';
+import { startSinkProcess } from './sink.mjs';
 
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+// Read when measuring (bench/run.mjs sets them after importing this module).
+const rounds = () => Number(process.env.BENCH_ROUNDS ?? 3);
+const seconds = () => Number(process.env.BENCH_SECONDS ?? 5);
 const connections = 32;
 
 export function httpContenders(sink, { consoleLog = false } = {}) {
@@ -39,7 +40,7 @@ async function measure(contender) {
     await waitForPort(port);
     const url = `http://127.0.0.1:${port}/`;
     await autocannon({ url, connections, duration: 1 }); // warm-up: JIT, connections, exporter loaded
-    const r = await autocannon({ url, connections, duration: seconds });
+    const r = await autocannon({ url, connections, duration: seconds() });
     return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx };
   } finally {
     await proc.stop();
@@ -47,10 +48,10 @@ async function measure(contender) {
 }
 
 export async function measureHttp(options = {}) {
-  const sink = await startSink();
+  const sink = await startSinkProcess();
   const contenders = httpContenders(sink, options);
   const samples = contenders.map(() => ({ rps: [], p99: [], errors: 0 }));
-  for (let i = 0; i < rounds; i++) {
+  for (let i = 0; i < rounds(); i++) {
     for (const [j, c] of contenders.entries()) {
       const r = await measure(c);
       samples[j].rps.push(r.rps);
@@ -58,14 +59,13 @@ export async function measureHttp(options = {}) {
       samples[j].errors += r.errors;
     }
   }
-  const exported = sink.stats();
-  await sink.close();
+  const exported = await sink.close();
   return { rows: contenders.map((c, j) => ({ name: c.name, rps: median(samples[j].rps), p99: median(samples[j].p99), errors: samples[j].errors })), exported };
 }
 
 export function printHttp(title, { rows, exported }) {
   const bare = rows[0];
-  console.log(`\n${title} (${rounds} rounds x ${seconds}s, ${connections} connections, medians; sink got ${exported.requests} exports, ${(exported.bytes / 1e6).toFixed(1)} MB)`);
+  console.log(`\n${title} (${rounds()} rounds x ${seconds()}s, ${connections} connections, medians; sink got ${exported.requests} exports, ${(exported.bytes / 1e6).toFixed(1)} MB)`);
   console.log('| contender | req/s | % of bare | p99 ms | errors |');
   console.log('|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${((100 * r.rps) / bare.rps).toFixed(1)}% | ${r.p99} | ${r.errors} |`);

@@ -1,6 +1,7 @@
 // Shared benchmark plumbing: spawning contenders, free ports, waiting for readiness, medians.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
+import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,16 +40,22 @@ export async function waitForPort(port, timeoutMs = 15000) {
   throw new Error(`port ${port} never opened`);
 }
 
-/** Starts `node [args] script` from the repo root with a clean env plus `env`; resolves when it is killed. */
+/**
+ * Starts `node [args] script` from the repo root with a clean env plus `env`; `stop()` resolves when it is gone.
+ * Its stderr (the agent's warnings, e.g. dropped spans) is kept in `stderr`, not printed into the tables.
+ */
 export function startProcess(args, script, env) {
   const child = spawn(process.execPath, [...args, join(root, script)], {
     cwd: root,
     env: { ...cleanEnv(), ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  const stderr = [];
+  child.stderr.setEncoding('utf8').on('data', (chunk) => stderr.push(chunk));
   const exited = new Promise((r) => child.on('exit', r));
   return {
     child,
+    stderr,
     stop: async () => {
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 5000);
@@ -59,5 +66,7 @@ export function startProcess(args, script, env) {
 }
 
 export function machineLine() {
-  return `Node ${process.version}, ${(globalThis.navigator?.hardwareConcurrency ?? '?')} cores, ${new Date().toISOString()}`;
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  return `Node ${process.version}, ${os.cpus().length} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${load}, ${new Date().toISOString()}`;
 }

@@ -39,3 +39,33 @@ export async function startSink() {
     close: () => Promise.all([new Promise((r) => grpc.close(r)), new Promise((r) => web.close(r))]),
   };
 }
+
+/**
+ * The sink in a process of its own, so that receiving the exports does not block the load generator's event loop
+ * (autocannon runs in the benchmark's process; a 200 KB export handled there stalls all its connections).
+ * Resolves with { grpcUrl, httpUrl, close(): Promise<{ requests, bytes }> }.
+ */
+export async function startSinkProcess() {
+  const { spawn } = await import('node:child_process');
+  const { createInterface } = await import('node:readline');
+  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const next = () => new Promise((resolve) => lines.once('line', (l) => resolve(JSON.parse(l))));
+  const urls = await next();
+  return {
+    ...urls,
+    close: async () => {
+      const stats = next();
+      child.kill('SIGTERM');
+      return stats;
+    },
+  };
+}
+
+if (process.argv[1] === new URL(import.meta.url).pathname && process.argv.includes('--serve')) {
+  const sink = await startSink();
+  process.stdout.write(JSON.stringify({ grpcUrl: sink.grpcUrl, httpUrl: sink.httpUrl }) + '\n');
+  process.on('SIGTERM', () => {
+    process.stdout.write(JSON.stringify(sink.stats()) + '\n', () => process.exit(0));
+  });
+}

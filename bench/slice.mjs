@@ -1,6 +1,9 @@
 // Slice API cost: ns per call with tracing off (every API function), and with tracing on (per slice, per request,
 // per event, per propagation), with the agent's kind of pipeline (BatchSpanProcessor, spans discarded at export).
-// Not a test. Usage: node bench/slice.mjs [--dist]   (--dist: measure dist/src/slice; default: bundle src/ now)
+// Not a test. Usage: node bench/slice.mjs [--entry | --dist] [--json]
+//   --entry: through the package entry (dist/register.js, as an app's require/import does; the agent starts with
+//            tracing off, as with TRACES_ENABLE unset); --dist: dist/src/slice; default: src/ bundled now.
+//   --json:  print the results as one JSON line (bench/run.mjs reads it).
 // Each measured call gets its own loop (compiled separately) so call sites stay monomorphic, as in real code.
 import { build } from 'esbuild';
 import { mkdirSync } from 'node:fs';
@@ -14,8 +17,12 @@ const N_OFF = Number(process.env.BENCH_N_OFF ?? 10_000_000);
 const N_ON = Number(process.env.BENCH_N_ON ?? 100_000);
 const STATE = Symbol.for('@x/trace-agent.state');
 
-async function loadSlice() {
-  if (process.argv.includes('--dist')) return require(join(root, 'dist/src/slice/index.js'));
+async function loadSlice(from) {
+  if (from === 'entry') {
+    for (const k of Object.keys(process.env)) if (/^(OTEL_|TRACES_|FD_|EXPORTER_OTLP_)/.test(k)) delete process.env[k];
+    return require(join(root, 'dist/register.js'));
+  }
+  if (from === 'dist') return require(join(root, 'dist/src/slice/index.js'));
   const outDir = join(root, 'node_modules/.cache/slice-bench');
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, 'slice.cjs');
@@ -47,7 +54,14 @@ function table(title, rows) {
   for (const [name, ns] of rows) console.log(`  ${name.padEnd(58)} ${ns.toFixed(1).padStart(9)} ns`);
 }
 
-const api = await loadSlice();
+/**
+ * Runs every case. `from`: 'entry' (the package entry, what `npm run bench` measures, after a build), 'dist'
+ * (dist/src/slice) or 'src' (bundled now). Returns { off: [name, ns][], on: [name, ns][], loadedOff, exported };
+ * `print` also prints tables. Tracing ON installs a pipeline in this process, so call it once, last, in a process.
+ */
+export async function measureSlice({ from = 'src', print = true } = {}) {
+const api = await loadSlice(from);
+
 const loadedOff = Object.keys(require.cache).filter((k) => k.includes('@opentelemetry')).length;
 
 const offCalls = [
@@ -78,11 +92,12 @@ const ctx = {
   wrapped: api.traceSpan('w')((x) => x),
 };
 
-console.log(`node ${process.version}; slice API from ${process.argv.includes('--dist') ? 'dist/' : 'src/ (bundled now)'}`);
-table(
-  `tracing OFF (agent not started): ${N_OFF.toLocaleString()} calls each; @opentelemetry modules loaded: ${loadedOff}`,
-  offCalls.map(([name, body]) => [name, measure(api, ctx, body, N_OFF)]),
-);
+const offRows = offCalls.map(([name, body]) => [name, measure(api, ctx, body, N_OFF)]);
+if (print) {
+  console.log(`node ${process.version}; slice API from ${from === 'entry' ? 'the package entry (dist/register.js)' : from === 'dist' ? 'dist/src/slice' : 'src/ (bundled now)'}`);
+  const state = from === 'entry' ? 'agent started, TRACES_ENABLE unset' : 'agent not started';
+  table(`tracing OFF (${state}): ${N_OFF.toLocaleString()} calls each; @opentelemetry modules loaded: ${loadedOff}`, offRows);
+}
 
 // --- tracing ON: the pipeline the agent builds, with an exporter that drops everything ---
 const otel = require('@opentelemetry/api');
@@ -157,7 +172,18 @@ const onRows = [
   onCase('traceSpan-wrapped sync fn (1 span)', 'ctx.wrapped(i);'),
   onCase('baseline: a bare SDK span (tracer.startSpan + end)', "ctx.tracer.startSpan('x').end();"),
 ];
-table(`tracing ON (BatchSpanProcessor, discarding exporter): ${N_ON.toLocaleString()} iterations per case`, onRows);
 await provider.forceFlush();
-console.log(`\n  spans exported: ${exported.toLocaleString()}`);
+if (print) {
+  table(`tracing ON (BatchSpanProcessor, discarding exporter): ${N_ON.toLocaleString()} iterations per case`, onRows);
+  console.log(`\n  spans exported: ${exported.toLocaleString()}`);
+}
 await provider.shutdown();
+return { off: offRows, on: onRows, loadedOff, exported };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const from = process.argv.includes('--entry') ? 'entry' : process.argv.includes('--dist') ? 'dist' : 'src';
+  const json = process.argv.includes('--json');
+  const result = await measureSlice({ from, print: !json });
+  if (json) process.stdout.write(JSON.stringify(result) + '\n');
+}

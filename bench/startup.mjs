@@ -37,10 +37,10 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-export function measureStartup() {
+export function measureStartup(n = rounds) {
   const samples = contenders.map(() => ({ ms: [], rss: [] }));
   contenders.forEach((c) => once(c)); // warm the disk cache and Node's compile cache once
-  for (let i = 0; i < rounds; i++) {
+  for (let i = 0; i < n; i++) {
     contenders.forEach((c, j) => {
       const { ms, rssMiB } = once(c);
       samples[j].ms.push(ms);

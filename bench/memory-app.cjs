@@ -1,0 +1,30 @@
+// Creates BENCH_SPANS spans (default one million) through the OpenTelemetry API the agent registered, in chunks
+// that yield to the event loop (so the batch processor keeps trying to export), and prints the RSS every
+// 50,000 spans as JSON lines. Started with TRACES_ENABLE=true and an OTLP endpoint where nothing listens.
+'use strict';
+const api = require('@opentelemetry/api');
+
+const total = Number(process.env.BENCH_SPANS ?? 1_000_000);
+const every = 50_000;
+const chunk = 1_000;
+const tracer = api.trace.getTracer('bench-memory');
+const attributes = { 'http.request.method': 'GET', 'url.path': '/memory', 'http.response.status_code': 200 };
+const tick = () => new Promise((r) => setImmediate(r));
+const sample = (spans) => { if (globalThis.gc && process.env.BENCH_GC) globalThis.gc(); const m = process.memoryUsage(); process.stdout.write(JSON.stringify({ spans, rssMiB: m.rss / 2 ** 20, heapUsedMiB: m.heapUsed / 2 ** 20, heapTotalMiB: m.heapTotal / 2 ** 20, externalMiB: m.external / 2 ** 20 }) + '\n'); };
+
+async function main() {
+  if (!tracer.startSpan('probe').isRecording()) throw new Error('tracing is not on: the agent did not start');
+  sample(0);
+  for (let done = 0; done < total; ) {
+    for (let i = 0; i < chunk; i++) tracer.startSpan('memory-bench', { attributes }).end();
+    done += chunk;
+    if (done % every === 0) sample(done);
+    await tick();
+  }
+  process.exit(0); // no delivery attempt at exit: the collector is down
+}
+
+main().catch((err) => {
+  process.stderr.write(String(err && err.stack) + '\n');
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+// RSS of a process that creates one million spans while the collector is down: the queue must stay bounded
+// (OTEL_BSP_MAX_QUEUE_SIZE), so RSS grows while the queue and the pipeline warm up and is flat afterwards.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { cleanEnv, freePort, machineLine, root } from './lib.mjs';
+
+export async function measureMemory() {
+  const port = await freePort(); // free a moment ago: nothing listens there
+  const child = spawn(process.execPath, ['--import', '@x/trace-agent', join(root, 'bench', 'memory-app.cjs')], {
+    cwd: root,
+    env: { ...cleanEnv(), TRACES_ENABLE: 'true', EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const samples = [];
+  const warnings = [];
+  createInterface({ input: child.stdout }).on('line', (l) => samples.push(JSON.parse(l)));
+  createInterface({ input: child.stderr }).on('line', (l) => warnings.push(l));
+  const t0 = Date.now();
+  const code = await new Promise((r) => child.on('exit', r));
+  if (code !== 0) throw new Error(`memory app failed (${code}): ${warnings.join('\n')}`);
+  const at = (n) => samples.find((s) => s.spans === n)?.rssMiB ?? NaN;
+  const last = samples.at(-1);
+  const half = samples.find((s) => s.spans >= last.spans / 2);
+  const baseline = at(50_000); // pipeline loaded, queue filled once
+  return {
+    spans: last.spans,
+    seconds: (Date.now() - t0) / 1000,
+    startMiB: at(0),
+    baselineMiB: baseline,
+    peakMiB: Math.max(...samples.map((s) => s.rssMiB)),
+    finalMiB: last.rssMiB,
+    growthMiB: last.rssMiB - at(0),
+    secondHalfMiB: last.rssMiB - half.rssMiB,
+    samples,
+    warnings: warnings.length,
+  };
+}
+
+export function printMemory(m) {
+  console.log(`\nRSS, ${m.spans.toLocaleString('en-US')} spans with the collector down (${m.seconds.toFixed(1)} s)`);
+  console.log('| spans | RSS MiB |');
+  console.log('|---|---|');
+  for (const s of m.samples.filter((s) => s.spans % 250_000 === 0 || s.spans === 50_000)) console.log(`| ${s.spans.toLocaleString('en-US')} | ${s.rssMiB.toFixed(1)} |`);
+  console.log(`growth ${m.growthMiB.toFixed(1)} MiB (peak ${m.peakMiB.toFixed(1)}), second half ${m.secondHalfMiB >= 0 ? '+' : ''}${m.secondHalfMiB.toFixed(1)} MiB`);
+}
+
+if (process.argv[1]?.endsWith('memory.mjs')) {
+  console.log(machineLine());
+  printMemory(await measureMemory());
+}

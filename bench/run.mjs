@@ -1,0 +1,109 @@
+// `npm run bench`: every benchmark of issue 6 in one run (about 5 minutes on 2 cores; BENCH_QUICK=1: about 2),
+// printing one table of ratios measured in this run, then the absolute numbers and the machine line.
+// Measures the built package (run `npm run build` first). Contenders alternate round by round; medians are quoted.
+// Each part can also be run alone: node bench/{startup,http-path,http,zmq,slice,memory}.mjs
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { measureHttp, printHttp } from './http.mjs';
+import { measureHttpPath, printHttpPath } from './http-path.mjs';
+import { cleanEnv, machineLine, root } from './lib.mjs';
+import { measureMemory, printMemory } from './memory.mjs';
+import { measureStartup } from './startup.mjs';
+import { measureZmq, printZmq } from './zmq.mjs';
+
+if (!existsSync(join(root, 'dist/register.js'))) {
+  console.error('dist/ is missing: run `npm run build` first');
+  process.exit(1);
+}
+const quick = process.env.BENCH_QUICK === '1';
+const env = (name, quickValue, fullValue) => (process.env[name] ??= String(quick ? quickValue : fullValue));
+env('BENCH_STARTUP_ROUNDS', 10, 30);
+env('BENCH_ROUNDS', 2, 3);
+env('BENCH_SECONDS', 3, 5);
+env('BENCH_ZMQ_MESSAGES', 20_000, 50_000);
+env('BENCH_SPANS', 300_000, 1_000_000);
+
+const machine = machineLine();
+const bundled = readFileSync(join(root, 'dist/register.js'), 'utf8').includes('__export('); // scripts/bundle.mjs ran
+const t0 = Date.now();
+const step = (name) => process.stderr.write(`[bench] ${name} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+
+step('start-up');
+const startup = measureStartup(Number(process.env.BENCH_STARTUP_ROUNDS));
+step('slice API');
+const slice = sliceInChild();
+step('HTTP server path');
+const httpPath = measureHttpPath();
+step('HTTP');
+const http = await measureHttp();
+step('HTTP with console.log');
+const httpLog = await measureHttp({ consoleLog: true });
+step('ZeroMQ');
+const zmq = await measureZmq();
+step('memory, collector down');
+const memory = await measureMemory();
+const seconds = (Date.now() - t0) / 1000;
+
+// ---- the one table ------------------------------------------------------------------------------------------
+const byName = (rows, prefix) => rows.find((r) => r.name.startsWith(prefix));
+const [sBare, sOff, sOn, sOfficial] = startup;
+const hBare = byName(http.rows, 'bare');
+const hAgent = byName(http.rows, 'agent, every');
+const hOfficial = byName(http.rows, 'official');
+const hRatio = byName(http.rows, 'agent, sampler');
+const lBare = byName(httpLog.rows, 'bare');
+const lAgent = byName(httpLog.rows, 'agent');
+const pct = (a, b) => `${((100 * a) / b).toFixed(0)}%`;
+const plus = (x, unit) => `${x >= 0 ? '+' : ''}${x.toFixed(1)} ${unit}`;
+const offNs = slice.off.filter(([name]) => !name.startsWith('baseline'));
+const worstOff = offNs.reduce((a, b) => (b[1] > a[1] ? b : a));
+const sliceOn = slice.on.find(([name]) => name.startsWith('slice:'));
+const pathNs = (impl, sampler) => httpPath.rows.find((r) => r.impl === impl && r.sampler === sampler).ns - httpPath.rows[0].ns;
+const zBare = zmq.rows[0];
+const zAgent = zmq.rows[1];
+
+const rows = [
+  ['start-up time added, tracing off', plus(sOff.ms - sBare.ms, 'ms'), '≤ 5 ms', sOff.ms - sBare.ms <= 5],
+  ['start-up time added, tracing on (OTLP gRPC traces + logs)', `${plus(sOn.ms - sBare.ms, 'ms')} (official register ${plus(sOfficial.ms - sBare.ms, 'ms')})`, '≤ 60 ms (stretch 40)', sOn.ms - sBare.ms <= 60],
+  ['peak RSS added at start-up, tracing on', `${plus(sOn.rssMiB - sBare.rssMiB, 'MiB')} (official ${plus(sOfficial.rssMiB - sBare.rssMiB, 'MiB')})`, '≤ 20 MiB', sOn.rssMiB - sBare.rssMiB <= 20],
+  ['HTTP req/s, every request traced + exported', `${pct(hAgent.rps, hBare.rps)} of bare (official ${pct(hOfficial.rps, hBare.rps)})`, '≥ 60%', hAgent.rps / hBare.rps >= 0.6],
+  ['HTTP req/s, sampler ratio 0.1', `${pct(hRatio.rps, hBare.rps)} of bare`, '≥ 85%', hRatio.rps / hBare.rps >= 0.85],
+  ['HTTP server path, CPU added per request (sampler drops / 1 in 10 / all; no network)', `${(pathNs('ours', 'off') / 1000).toFixed(1)} / ${(pathNs('ours', 'ratio') / 1000).toFixed(1)} / ${(pathNs('ours', 'on') / 1000).toFixed(1)} µs (instrumentation-http ${(pathNs('upstream', 'off') / 1000).toFixed(1)} / ${(pathNs('upstream', 'ratio') / 1000).toFixed(1)} / ${(pathNs('upstream', 'on') / 1000).toFixed(1)} µs)`, '—', undefined],
+  ['HTTP p99 latency, every request traced + exported', `${hAgent.p99} ms (bare ${hBare.p99} ms, official ${hOfficial.p99} ms)`, '—', undefined],
+  ['HTTP req/s with one console.log per request, logs + spans exported', `${pct(lAgent.rps, lBare.rps)} of bare with the same console.log`, '—', undefined],
+  ['ZeroMQ Push/Pull msgs/s, every message traced + exported', `${pct(zAgent.msgPerSec, zBare.msgPerSec)} of bare`, '≥ 50%', zAgent.msgPerSec / zBare.msgPerSec >= 0.5],
+  ['slice API call, tracing off (slowest of 15 calls)', `${worstOff[1].toFixed(1)} ns (${worstOff[0].split('(')[0]})`, '≤ 20 ns', worstOff[1] <= 20],
+  ['slice API, tracing on: one slice (start + end, 1 span)', `${(sliceOn[1] / 1000).toFixed(1)} µs`, '—', undefined],
+  [`RSS growth, collector down, ${(memory.spans / 1e6).toLocaleString('en-US')}M spans`, `${plus(memory.growthMiB, 'MiB')} (second half ${plus(memory.secondHalfMiB, 'MiB')})`, '≤ 64 MiB, flat after the queue fills', memory.growthMiB <= 64 && Math.abs(memory.secondHalfMiB) <= 8],
+];
+
+console.log(`\n# @x/trace-agent benchmarks${quick ? ' (BENCH_QUICK)' : ''}`);
+console.log(machine);
+console.log(`${seconds.toFixed(0)} s in all${bundled ? '' : '; WARNING: dist/ was not bundled by scripts/bundle.mjs, start-up numbers are not the shipped ones'}\n`);
+console.log('| metric | this run | target | met |');
+console.log('|---|---|---|---|');
+for (const [metric, value, target, ok] of rows) console.log(`| ${metric} | ${value} | ${target} | ${ok === undefined ? '' : ok ? 'yes' : '**no**'} |`);
+
+// ---- absolute numbers -----------------------------------------------------------------------------------------
+console.log(`\nStart-up of a small http + zeromq app (${process.env.BENCH_STARTUP_ROUNDS} rounds, medians)`);
+console.log('| contender | wall ms | added ms | peak RSS MiB | added MiB |');
+console.log('|---|---|---|---|---|');
+for (const r of startup) console.log(`| ${r.name} | ${r.ms.toFixed(1)} | ${(r.ms - sBare.ms).toFixed(1)} | ${r.rssMiB.toFixed(1)} | ${(r.rssMiB - sBare.rssMiB).toFixed(1)} |`);
+printHttpPath(httpPath);
+printHttp('HTTP hello world', http);
+printHttp('HTTP hello world with one console.log per request', httpLog);
+printZmq(zmq);
+console.log(`\nSlice API, ns per call (through the package entry; tracing on: BatchSpanProcessor, discarding exporter)`);
+console.log('| call | tracing off | tracing on |');
+console.log('|---|---|---|');
+for (const [name, ns] of slice.off) console.log(`| ${name} | ${ns.toFixed(1)} | |`);
+for (const [name, ns] of slice.on) console.log(`| ${name} | | ${ns.toFixed(0)} |`);
+printMemory(memory);
+
+/** The slice bench installs a span pipeline in its own process: run it in a child. */
+function sliceInChild() {
+  const r = spawnSync(process.execPath, [join(root, 'bench/slice.mjs'), '--entry', '--json'], { cwd: root, env: cleanEnv(), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`slice bench failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}

@@ -1,0 +1,22 @@
+// ZeroMQ bench consumer: binds a Pull socket, prints its endpoint, then times `count` messages after `warmup`
+// and prints {msgPerSec}. Run with or without the agent preloaded (bench/zmq.mjs decides).
+'use strict';
+const zmq = require('zeromq');
+
+async function main() {
+  const [warmup, count] = process.argv.slice(2).map(Number);
+  const pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: 10000 });
+  await pull.bind('tcp://127.0.0.1:*');
+  process.stdout.write(JSON.stringify({ endpoint: pull.lastEndpoint }) + '\n');
+  for (let i = 0; i < warmup; i++) await pull.receive();
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) await pull.receive();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  process.stdout.write(JSON.stringify({ count, seconds, msgPerSec: count / seconds }) + '\n');
+  pull.close();
+}
+
+main().catch((err) => {
+  process.stderr.write(String(err && err.stack) + '\n');
+  process.exit(1);
+});
