@@ -21,6 +21,7 @@ import {
 import type { AgentConfig, LogLevel } from './config.js';
 import { describeError, otelLogger, type Diag } from './diag.js';
 import { createSpanExporters } from './exporters/index.js';
+import { LazySpanExporter, OutageGate } from './exporters/lazy.js';
 import { spanQueueWatch } from './exporters/queue-watch.js';
 import { createInstrumentations } from './instrumentations/index.js';
 import { registerEsmHook } from './esm-hook.js';
@@ -38,17 +39,17 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
   // SDK's own per-batch error reports would repeat them with a stack each time.
   setGlobalErrorHandler((err) => diag.debug(`OpenTelemetry SDK error: ${describeError(err)}`));
 
-  const processors: SpanProcessor[] = createSpanExporters(config, diag).map(
-    (exporter) =>
-      new BatchSpanProcessor({
-        exporter,
-        scheduledDelayMillis: config.batch.scheduledDelayMs,
-        maxQueueSize: config.batch.maxQueueSize,
-        maxExportBatchSize: config.batch.maxExportBatchSize,
-        exportTimeoutMillis: config.batch.exportTimeoutMs,
-        selfObsMeterProvider: spanQueueWatch(config.batch.maxQueueSize, diag), // counts queue-full drops
-      }),
-  );
+  const processors: SpanProcessor[] = createSpanExporters(config, diag).map((exporter) => {
+    const batch = new BatchSpanProcessor({
+      exporter,
+      scheduledDelayMillis: config.batch.scheduledDelayMs,
+      maxQueueSize: config.batch.maxQueueSize,
+      maxExportBatchSize: config.batch.maxExportBatchSize,
+      exportTimeoutMillis: config.batch.exportTimeoutMs,
+      selfObsMeterProvider: spanQueueWatch(config.batch.maxQueueSize, diag), // counts queue-full drops
+    });
+    return exporter instanceof LazySpanExporter ? new OutageGate(exporter, batch) : batch;
+  });
   const resource = buildResource(config, diag);
   const sampler = createSampler(config.sampler);
   const ids = new PooledIdGenerator();
