@@ -2,7 +2,7 @@
 //   dist/register.js             the entry (tracing off stops here): agent start-up decision + public API facade
 //   dist/src/sdk.js              the pipeline, loaded only when tracing is on
 //   dist/src/exporters/otlp.js   the OTLP exporters, loaded after start-up (see src/exporters/lazy.ts)
-// Meant to replace the `bundle` script: `"bundle": "node scripts/bundle.mjs"` (run after tsc, which still emits
+// Run by `npm run bundle` after tsc (which still emits
 // every module for the lazily required parts and the type declarations).
 //
 // Why a script rather than two esbuild command lines (see bench/README.md for what each step bought):
