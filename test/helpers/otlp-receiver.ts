@@ -2,6 +2,7 @@
 // MetricsService Export) and an HTTP server (POST /v1/traces|logs|metrics, protobuf or JSON,
 // optionally gzip), both on 127.0.0.1, normalizing everything into ReceivedSpan/ReceivedLog.
 // It also injects faults (hang / error) and can stop and come back on the same ports.
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as zlib from 'node:zlib';
 import {
@@ -91,8 +92,38 @@ export interface OtlpReceiver {
 
 export async function startReceiver(opts: ReceiverOptions = {}): Promise<OtlpReceiver> {
   const receiver = new Receiver(opts);
-  await receiver.start(opts.grpcPort ?? 0, opts.httpPort ?? 0);
-  return receiver;
+  if (opts.grpcPort !== undefined || opts.httpPort !== undefined) {
+    await receiver.start(opts.grpcPort ?? 0, opts.httpPort ?? 0);
+    return receiver;
+  }
+  // Ports below the kernel's ephemeral range, so that restart() finds its ports free: while the receiver is
+  // stopped, an ephemeral port (another test's outgoing connection or port-0 listener) could take them (seen in
+  // CI as EADDRINUSE on restart). Nothing else here binds below that range; a collision just draws again.
+  for (let attempt = 0; ; attempt++) {
+    const low = lowPort();
+    try {
+      await receiver.start(low, low === 0 ? 0 : lowPort(), false);
+      return receiver;
+    } catch (err) {
+      if (low === 0 || !isAddrInUse(err) || attempt >= 20) throw err;
+    }
+  }
+}
+
+/** A random port below the ephemeral range (net.ipv4.ip_local_port_range), or 0 when that range starts low. */
+function lowPort(): number {
+  let first = 32768;
+  try {
+    first = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    // not Linux: the usual default
+  }
+  if (!(first > 12000)) return 0;
+  return 10000 + Math.floor(Math.random() * (first - 10001));
+}
+
+function isAddrInUse(err: unknown): boolean {
+  return err instanceof Error && /EADDRINUSE|address already in use|No address added/i.test(err.message + String((err as NodeJS.ErrnoException).code));
 }
 
 interface Waiter {
@@ -132,12 +163,13 @@ class Receiver implements OtlpReceiver {
     return `http://${HOST}:${this.httpPort}`;
   }
 
-  async start(grpcPort: number, httpPort: number): Promise<void> {
-    const grpc = await this.listenGrpc(grpcPort);
+  /** `retry`: wait for the given ports to be released (restart); false when they were just drawn at random. */
+  async start(grpcPort: number, httpPort: number, retry = true): Promise<void> {
+    const grpc = await this.listenGrpc(grpcPort, retry);
     this.grpcServer = grpc.server;
     this.grpcPort = grpc.port;
     try {
-      this.httpServer = await this.listenHttp(httpPort);
+      this.httpServer = await this.listenHttp(httpPort, retry);
     } catch (err) {
       this.grpcServer.forceShutdown();
       this.grpcServer = undefined;
@@ -288,8 +320,8 @@ class Receiver implements OtlpReceiver {
 
   // ---- gRPC ----
 
-  private async listenGrpc(port: number): Promise<{ server: Server; port: number }> {
-    return retryOnAddrInUse(port, async () => {
+  private async listenGrpc(port: number, retry: boolean): Promise<{ server: Server; port: number }> {
+    return retryOnAddrInUse(retry ? port : 0, async () => {
       const server = new Server({ 'grpc.max_receive_message_length': MAX_BODY_BYTES });
       for (const signal of Object.keys(GRPC_SERVICES) as ReceiverSignal[]) {
         server.addService(this.grpcServices[signal], {
@@ -330,8 +362,8 @@ class Receiver implements OtlpReceiver {
 
   // ---- HTTP ----
 
-  private async listenHttp(port: number): Promise<http.Server> {
-    return retryOnAddrInUse(port, async () => {
+  private async listenHttp(port: number, retry: boolean): Promise<http.Server> {
+    return retryOnAddrInUse(retry ? port : 0, async () => {
       const server = http.createServer((req, res) => this.handleHttp(req, res));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -426,8 +458,7 @@ async function retryOnAddrInUse<T>(port: number, listen: () => Promise<T>): Prom
     try {
       return await listen();
     } catch (err) {
-      const inUse = err instanceof Error && /EADDRINUSE|address already in use|No address added/i.test(err.message + String((err as NodeJS.ErrnoException).code));
-      if (port === 0 || !inUse || attempt >= 40) throw err;
+      if (port === 0 || !isAddrInUse(err) || attempt >= 40) throw err;
       await new Promise((r) => setTimeout(r, 50));
     }
   }
