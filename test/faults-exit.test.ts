@@ -21,6 +21,7 @@ const agentEnv = (service: string, extra: Record<string, string> = {}) => ({
   EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl,
   FD_SERVICE_NAME: service,
   FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS: '60000',
+  OTEL_BLRP_SCHEDULE_DELAY: '60000', // log records too: only the exit-time delivery can send them
   ...extra,
 });
 const plain = (mode: string) => runApp('fault-exit.mjs', { nodeArgs: [], args: [mode, String(N)] });
@@ -32,7 +33,7 @@ describe('the app ends exactly as it does without the agent, and its spans are d
     ['reject', 1],
     ['exit', 3],
     ['exitcode', 4],
-  ])('%s: same stdout, stderr and exit code (%i); all 2N spans delivered once', async (mode, code) => {
+  ])('%s: same stdout, stderr and exit code (%i); all 2N spans and the last console line delivered once', async (mode, code) => {
     const service = `exit-${mode}`;
     const [without, withAgent] = await Promise.all([plain(mode), traced(mode, agentEnv(service))]);
     expect(without.code).toBe(code);
@@ -43,6 +44,9 @@ describe('the app ends exactly as it does without the agent, and its spans are d
     // Delivered before the process ended: nothing is left to arrive later.
     const got = tally(receiver, service);
     expect({ server: got.server, client: got.client, duplicates: got.duplicates }).toEqual({ server: N, client: N, duplicates: 0 });
+    // The app's last console line before the end, as a log record, once.
+    const records = receiver.logs.filter((l) => l.resource['service.name'] === service);
+    expect(records.map((l) => l.body)).toEqual([JSON.stringify({ served: N })]);
   });
 
   it('throw at top level before any span: identical output, nothing sent', async () => {

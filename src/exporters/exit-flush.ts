@@ -43,18 +43,18 @@ export function flushAtExit(forceFlush: (() => Promise<void>) | undefined, timeo
 }
 
 /** Batches given to export() and not yet confirmed, plus the ones captured at exit. */
-export class PendingBatches {
-  private readonly inFlight = new Set<ReadableSpan[]>();
-  private captured: ReadableSpan[][] = [];
+export class PendingBatches<T = ReadableSpan> {
+  private readonly inFlight = new Set<T[]>();
+  private captured: T[][] = [];
   capturing = false;
 
   /** Call when a batch goes out; returns the function to call when its result is known. */
-  track(spans: ReadableSpan[]): () => void {
+  track(spans: T[]): () => void {
     this.inFlight.add(spans);
     return () => this.inFlight.delete(spans);
   }
 
-  keep(spans: ReadableSpan[]): void {
+  keep(spans: T[]): void {
     this.captured.push(spans);
   }
 
@@ -63,7 +63,7 @@ export class PendingBatches {
    * this thread stops, their request will never complete, so sending them again risks a duplicate rather than a
    * loss (OTLP delivery is at-least-once anyway: the exporters retry).
    */
-  take(): ReadableSpan[] {
+  take(): T[] {
     const spans = [...this.inFlight, ...this.captured].flat();
     this.inFlight.clear();
     this.captured = [];

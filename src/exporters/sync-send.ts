@@ -18,13 +18,25 @@ interface SenderData {
   body: Uint8Array;
   timeoutMs: number;
   tls: { ca?: string; key?: string; cert?: string };
+  /** The gRPC method: the trace or the logs service's Export. */
+  grpcPath: string;
 }
 
+const GRPC_PATHS = {
+  traces: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+  logs: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+} as const;
+
 /**
- * Posts `body` (an encoded ExportTraceServiceRequest) to the configured endpoint and waits for the answer at
+ * Posts `body` (an encoded Export{Trace,Logs}ServiceRequest) to the configured endpoint and waits for the answer at
  * most `timeoutMs`. Never throws. `detail` is the HTTP status or gRPC status code when the collector answered.
  */
-export function sendSync(otlp: OtlpConfig, body: Uint8Array, timeoutMs: number): { outcome: SyncSendOutcome; detail: number } {
+export function sendSync(
+  otlp: OtlpConfig,
+  body: Uint8Array,
+  timeoutMs: number,
+  signal: keyof typeof GRPC_PATHS = 'traces',
+): { outcome: SyncSendOutcome; detail: number } {
   if (timeoutMs <= 0) return { outcome: 'timeout', detail: 0 };
   try {
     const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
@@ -39,6 +51,7 @@ export function sendSync(otlp: OtlpConfig, body: Uint8Array, timeoutMs: number):
       // The worker gives up a little before this thread stops waiting, so that a timeout is reported as one.
       timeoutMs: Math.max(1, timeoutMs - 50),
       tls: { ca: otlp.certificateFile, key: otlp.clientKeyFile, cert: otlp.clientCertificateFile },
+      grpcPath: GRPC_PATHS[signal],
     };
     const worker = new Worker(`(${senderMain.toString()})()`, {
       eval: true,
@@ -106,7 +119,7 @@ function senderMain(): void {
       const req = session.request({
         ...d.headers,
         ':method': 'POST',
-        ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+        ':path': d.grpcPath,
         'content-type': 'application/grpc',
         te: 'trailers',
         'grpc-timeout': `${d.timeoutMs}m`,

@@ -4,9 +4,11 @@
 import { context } from '@opentelemetry/api';
 import { suppressTracing, type ExportResult } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { redactUrl, type LogsConfig } from '../config.js';
+import { redactUrl, type LogsConfig, type OtlpConfig } from '../config.js';
 import { describeError, type Diag } from '../diag.js';
+import { PendingBatches, registerExitSink, type ExitSink } from '../exporters/exit-flush.js';
 import { GRPC_REBUILD_MS } from '../exporters/lazy.js';
+import { sendSync } from '../exporters/sync-send.js';
 
 const SUCCESS = 0; // ExportResultCode.SUCCESS
 const FAILED = 1; // ExportResultCode.FAILED
@@ -27,12 +29,7 @@ export function createLogExporters(logs: LogsConfig, diag: Diag): LogRecordExpor
   routeLogsSdkErrors(diag);
   return logs.exporters.map((name): LogRecordExporter => {
     if (name === 'otlp') {
-      return new LazyLogExporter(
-        () => loadOtlpModule().createOtlpLogExporter(logs.otlp, diag),
-        redactUrl(logs.otlp.url),
-        diag,
-        logs.otlp.protocol === 'grpc',
-      );
+      return new LazyLogExporter(() => loadOtlpModule().createOtlpLogExporter(logs.otlp, diag), logs.otlp, diag);
     }
     const { ConsoleLogRecordExporter } = require('@opentelemetry/sdk-logs') as typeof import('@opentelemetry/sdk-logs');
     return new ConsoleLogRecordExporter();
@@ -60,22 +57,61 @@ function routeLogsSdkErrors(diag: Diag): void {
  * down gets one attempt every few seconds, the processor's bounded queue drains instead of staying full (an
  * app that ends meanwhile is not held up by it), and the outage is reported once.
  */
-export class LazyLogExporter implements LogRecordExporter {
+export class LazyLogExporter implements LogRecordExporter, ExitSink {
   private delegate: LogRecordExporter | undefined;
   private broken = false;
   /** Inside an outage: set at the first failure, cleared by the next success. */
   private failing = false;
   private pausedUntil = 0;
+  private readonly target: string;
+  /** gRPC: a failed export makes the next one use a new channel (see GRPC_REBUILD_MS). */
+  private readonly rebuildOnFailure: boolean;
+  /** Batches handed to the transport and not confirmed yet: sent again at an abrupt exit (exit-flush.ts). */
+  private readonly pending = new PendingBatches<ReadableLogRecord>();
+  /** The records its batch processor still holds; set by the logs pipeline (see queuedLogRecords in index.ts). */
+  queued: () => ReadableLogRecord[] = () => [];
 
   constructor(
     private readonly build: () => LogRecordExporter,
-    private readonly target: string,
+    private readonly otlp: OtlpConfig,
     private readonly diag: Diag,
-    /** gRPC: a failed export makes the next one use a new channel (see GRPC_REBUILD_MS). */
-    private readonly rebuildOnFailure = false,
   ) {
+    this.target = redactUrl(otlp.url);
+    this.rebuildOnFailure = otlp.protocol === 'grpc';
     // Built outside any app context, marked like an export so that nothing the transport prints is captured.
     setTimeout(() => context.with(suppressTracing(context.active()), () => this.get()), WARM_UP_DELAY_MS).unref();
+    registerExitSink(this);
+  }
+
+  capture(): void {
+    // Nothing to switch: the logs batch processor hands a batch over only after a microtask, and none runs in the
+    // 'exit' event, so drainSync() reads its queue instead.
+  }
+
+  /** process.exit(), a crash: the records not delivered yet (the last lines before a crash, often) sent synchronously. */
+  drainSync(deadline: number): void {
+    let records: ReadableLogRecord[];
+    try {
+      records = [...this.pending.take(), ...this.queued()];
+    } catch {
+      return;
+    }
+    if (records.length === 0) return;
+    let body: Uint8Array | undefined;
+    try {
+      const transformer = require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer');
+      const serializer = this.otlp.protocol === 'http/json' ? transformer.JsonLogsSerializer : transformer.ProtobufLogsSerializer;
+      body = serializer.serializeRequest(records);
+    } catch (err) {
+      this.diag.warn(`${records.length} log record(s) not delivered at exit: cannot encode them (${describeError(err)})`);
+      return;
+    }
+    if (!body) return;
+    const { outcome, detail } = sendSync(this.otlp, body, deadline - Date.now(), 'logs');
+    if (outcome !== 'ok') {
+      const why = outcome === 'rejected' ? `the collector answered with status ${detail}` : outcome === 'timeout' ? 'timed out' : `${outcome} error`;
+      this.diag.warn(`${records.length} log record(s) not delivered at exit to ${this.target}: ${why}`);
+    }
   }
 
   private builtAt = 0;
@@ -96,7 +132,9 @@ export class LazyLogExporter implements LogRecordExporter {
   export(records: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {
     const delegate = this.get();
     if (!delegate || (this.failing && Date.now() < this.pausedUntil)) return resultCallback(OUTAGE_RESULT);
+    const settled = this.pending.track(records);
     delegate.export(records, (result) => {
+      settled();
       if (result.code === SUCCESS) {
         if (this.failing) this.diag.info(`log records reach ${this.target} again`);
         this.failing = false;
