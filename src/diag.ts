@@ -76,18 +76,27 @@ export function secretsOf(config: AgentConfig): string[] {
 }
 
 /**
- * OpenTelemetry's diag output, routed to ours. Extra arguments (objects: spans, responses, configuration) are
- * never printed. The batch span processor's own drop message, repeated at each refill of its queue, is demoted to
- * debug: the agent reports drops once per episode (exporters/queue-watch.ts).
+ * OpenTelemetry's diag output, routed to ours. A component logger (every instrumentation's `_diag`) calls with its
+ * namespace first and the message after it, so every string argument is kept, joined with ': ', and errors give
+ * their message; other objects (spans, responses, configuration) are never printed. The batch span processor's
+ * own drop message, repeated at each refill of its queue, is demoted to debug: the agent reports drops once per
+ * episode (exporters/queue-watch.ts).
  */
 export function otelLogger(diag: Diag): DiagLogger {
-  const message = (m: unknown) => (typeof m === 'string' ? m : describeError(m));
+  const message = (args: unknown[]) =>
+    args
+      .filter((a) => typeof a === 'string' || a instanceof Error)
+      .map((a) => (typeof a === 'string' ? a : describeError(a)))
+      .join(': ');
   return {
-    error: (m) => diag.error(message(m)),
-    warn: (m) => (SDK_QUEUE_DROP.test(message(m)) ? diag.debug(message(m)) : diag.warn(message(m))),
-    info: (m) => diag.info(message(m)),
-    debug: (m) => diag.debug(message(m)),
-    verbose: (m) => diag.debug(message(m)),
+    error: (...args) => diag.error(message(args)),
+    warn: (...args) => {
+      const m = message(args);
+      return SDK_QUEUE_DROP.test(m) ? diag.debug(m) : diag.warn(m);
+    },
+    info: (...args) => diag.info(message(args)),
+    debug: (...args) => diag.debug(message(args)),
+    verbose: (...args) => diag.debug(message(args)),
   };
 }
 

@@ -12,7 +12,7 @@ import { isTracingSuppressed } from '@opentelemetry/core';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { ATTR_ERROR_TYPE, clientRequestAttributes, clientResponseAttributes } from './http-attributes.js';
 import { nobodyListens, SpanContextLayer } from './http-context.js';
-import { recordError, type HttpTracing } from './http-tracing.js';
+import { internalError, recordError, type HttpTracing } from './http-tracing.js';
 
 type EmitFn = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
 
@@ -88,7 +88,7 @@ export function clientRequestCreated(tracing: HttpTracing): (message: unknown) =
     try {
       start(tracing, (message as { request?: Traced<ClientRequest> }).request);
     } catch (err) {
-      tracing.diag.debug(`http client span not started: ${String(err)}`);
+      internalError(tracing, 'http client span not started', err);
     }
   };
 }
@@ -117,7 +117,7 @@ function tracedRequestEmit(this: Traced<ClientRequest>, event: string | symbol, 
     else if (event === 'close') exchange.close(this);
     else if (event === 'error') exchange.fail(arg);
   } catch (err) {
-    exchange.tracing.diag.debug(`http client span: ${String(err)}`);
+    internalError(exchange.tracing, 'http client span', err);
   }
   // eslint-disable-next-line prefer-rest-params
   if (nobodyListens(this, event)) return Reflect.apply(original, this, arguments) as boolean;
@@ -132,7 +132,7 @@ function tracedResponseEmit(this: Traced<IncomingMessage>, event: string | symbo
     if (event === 'end') exchange.end(this);
     else if (event === 'error') exchange.fail(arg);
   } catch (err) {
-    exchange.tracing.diag.debug(`http client span: ${String(err)}`);
+    internalError(exchange.tracing, 'http client span', err);
   }
   // eslint-disable-next-line prefer-rest-params
   if (nobodyListens(this, event)) return Reflect.apply(original, this, arguments) as boolean;

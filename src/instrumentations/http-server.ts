@@ -17,7 +17,7 @@ import {
   serverRequestAttributes,
 } from './http-attributes.js';
 import { nobodyListens, SpanContextLayer } from './http-context.js';
-import { recordError, type HttpTracing } from './http-tracing.js';
+import { internalError, recordError, type HttpTracing } from './http-tracing.js';
 
 type EmitFn = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
 
@@ -85,7 +85,7 @@ export function serverRequestStarted(tracing: HttpTracing): (message: unknown) =
     try {
       start(tracing, message as RequestStart);
     } catch (err) {
-      tracing.diag.debug(`http server span not started: ${String(err)}`);
+      internalError(tracing, 'http server span not started', err);
     }
   };
 }
@@ -172,7 +172,7 @@ function tracedResponseEmit(this: Traced<ServerResponse>, event: string | symbol
     if (event === 'close') exchange.finish(this);
     else if (event === 'error') exchange.fail(arg);
   } catch (err) {
-    exchange.tracing.diag.debug(`http server span not ended: ${String(err)}`);
+    internalError(exchange.tracing, 'http server span not ended', err);
   }
   // eslint-disable-next-line prefer-rest-params
   if (nobodyListens(this, event)) return Reflect.apply(original, this, arguments) as boolean;

@@ -9,7 +9,7 @@ export interface HttpTracing {
   tracer: Tracer;
   startSpan: StartSpan;
   runner: ContextRunner;
-  diag: Pick<Diag, 'debug'>;
+  diag: Pick<Diag, 'warn' | 'debug'>;
   /** Header names the global propagator reads, lower-case; learnt on the first request. */
   propagationFields?: string[];
 }
@@ -20,4 +20,13 @@ export function recordError(span: Span, err: unknown): void {
   span.setAttribute(ATTR_ERROR_TYPE, error.name);
   span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
   span.recordException(error);
+}
+
+/**
+ * An error inside the instrumentation itself (never the app's): the span is skipped and the app goes on as without
+ * the agent. One warning per place (the agent's diagnostics print a repeated line once), each error at debug level.
+ */
+export function internalError(tracing: HttpTracing, where: string, err: unknown): void {
+  tracing.diag.warn(`${where}: an internal error was caught, the span is skipped; the app is unaffected (OTEL_LOG_LEVEL=debug shows each)`);
+  tracing.diag.debug(`${where}: ${String(err)}`);
 }

@@ -155,6 +155,12 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
     return this.getConfig().propagation !== false;
   }
 
+  /** An error inside this instrumentation (never the app's): one warning per place, each error at debug level. */
+  private internalError(where: string, err: unknown): void {
+    this._diag.warn(`${where}: an internal error was caught, the message is untraced; the app is unaffected (OTEL_LOG_LEVEL=debug shows each)`);
+    this._diag.debug(where, err);
+  }
+
   private supported(version: string | undefined): boolean {
     if (typeof version === 'string' && Number.parseInt(version, 10) === SUPPORTED_MAJOR) return true;
     if (!this.versionWarned) {
@@ -287,7 +293,7 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
         if (started.message !== args[0]) callArgs = [started.message, ...args.slice(1)];
       }
     } catch (err) {
-      this._diag.debug('zeromq send not traced', err);
+      this.internalError('zeromq send not traced', err);
     }
     if (!span) return original.apply(socket, args);
     const sendSpan = span;
@@ -408,7 +414,7 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
         if (key !== undefined) rememberRoute(info, key, messageContext);
       }
     } catch (err) {
-      this._diag.debug('zeromq receive not traced', err);
+      this.internalError('zeromq receive not traced', err);
     }
     return frames;
   }
