@@ -1,6 +1,8 @@
 // The resource every span carries. Detection stays local (env, host, process) unless
 // OTEL_NODE_RESOURCE_DETECTORS asks for more: cloud detectors make network calls, so they are opt-in.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { arch, hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
 import {
   detectResources,
@@ -26,7 +28,7 @@ export function buildResource(config: AgentConfig, diag: Diag): Resource {
   const wanted = config.resourceDetectors;
   const all = wanted.has('all');
   const detectors: ResourceDetector[] = [];
-  if (all || wanted.has('host')) detectors.push(hostDetector);
+  if (all || wanted.has('host')) detectors.push(process.platform === 'linux' ? linuxHostDetector : hostDetector);
   if (all || wanted.has('os')) detectors.push(osDetector);
   if (all || wanted.has('process')) detectors.push(processDetector);
   for (const [name, [pkg, exportName]] of Object.entries(CLOUD_DETECTORS)) {
@@ -50,8 +52,31 @@ export function buildResource(config: AgentConfig, diag: Diag): Resource {
       'telemetry.distro.name': '@x/trace-agent',
     }),
   );
-  // Settle the asynchronous attributes (host.id is read from a file) now rather than at the first export: until
-  // then the batch processor exports asynchronously even from forceFlush, which the exit flush cannot wait for.
+  // Settle any asynchronous attributes (opt-in cloud detectors) now rather than at the first export: until then
+  // the batch processor exports asynchronously even from forceFlush, which the exit flush cannot wait for.
   void resource.waitForAsyncAttributes?.().catch(() => undefined);
   return resource;
 }
+
+/**
+ * The library's hostDetector with host.id read synchronously, as it reads it on Linux (the same two files), but
+ * without a promise: a resource with pending attributes cannot be exported synchronously, so an app that called
+ * process.exit() or crashed in its first milliseconds lost its spans and log records at exit (and printed
+ * "Accessing resource attributes before async attributes settled"). Other platforms keep the library's.
+ */
+const linuxHostDetector: ResourceDetector = {
+  detect() {
+    let id: string | undefined;
+    for (const path of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
+      try {
+        id = readFileSync(path, 'utf8').trim();
+        break;
+      } catch {
+        // next file; none: no host.id, as with the library's detector
+      }
+    }
+    const a: string = arch();
+    const hostArch = a === 'x64' ? 'amd64' : a === 'arm' ? 'arm32' : a === 'ppc' ? 'ppc32' : a;
+    return { attributes: { 'host.name': hostname(), 'host.arch': hostArch, ...(id ? { 'host.id': id } : {}) } };
+  },
+};

@@ -81,6 +81,21 @@ describe('the app ends exactly as it does without the agent, and its spans are d
   });
 });
 
+describe('an exit in the first milliseconds', () => {
+  it('process.exit() right at start: same output and code, no agent line, the log record delivered', async () => {
+    const service = 'exit-at-once';
+    const [without, withAgent] = await Promise.all([
+      runApp('exit-at-once.mjs', { nodeArgs: [] }),
+      runApp('exit-at-once.mjs', { env: agentEnv(service) }),
+    ]);
+    expect(without.code).toBe(2);
+    expect(withAgent).toMatchObject({ code: 2, stdout: without.stdout, stderr: without.stderr });
+    const records = receiver.logs.filter((l) => l.resource['service.name'] === service);
+    expect(records.map((l) => l.body)).toEqual(['leaving at once']);
+    expect(records[0]!.resource['host.id']).toBeTruthy();
+  });
+});
+
 describe('the exit flush is bounded and reports failure once', () => {
   it('collector down at the crash: same exit code and output plus one agent line', async () => {
     const service = 'exit-down';
