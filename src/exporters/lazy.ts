@@ -8,7 +8,7 @@ import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelem
 import { redactUrl, type OtlpConfig } from '../config.js';
 import { describeError, type Diag } from '../diag.js';
 import { PendingBatches, registerExitSink, type ExitSink } from './exit-flush.js';
-import { sendSync } from './sync-send.js';
+import { deliverAtExit } from './sync-send.js';
 
 /**
  * A failed gRPC export makes the next one use a new channel (at most this often): grpc-js waits out an exponential
@@ -132,23 +132,11 @@ export class LazySpanExporter implements SpanExporter, ExitSink {
   }
 
   drainSync(deadline: number): void {
-    const spans = this.pending.take();
-    if (spans.length === 0) return;
-    let body: Uint8Array | undefined;
-    try {
+    const encode = (spans: ReadableSpan[]) => {
       const transformer = require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer');
-      const serializer = this.otlp.protocol === 'http/json' ? transformer.JsonTraceSerializer : transformer.ProtobufTraceSerializer;
-      body = serializer.serializeRequest(spans);
-    } catch (err) {
-      this.diag.warn(`${spans.length} span(s) not delivered at exit: cannot encode them (${describeError(err)})`);
-      return;
-    }
-    if (!body) return;
-    const { outcome, detail } = sendSync(this.otlp, body, deadline - Date.now());
-    if (outcome !== 'ok') {
-      const why = outcome === 'rejected' ? `the collector answered with status ${detail}` : outcome === 'timeout' ? 'timed out' : `${outcome} error`;
-      this.diag.warn(`${spans.length} span(s) not delivered at exit to ${this.target}: ${why}`);
-    }
+      return (this.otlp.protocol === 'http/json' ? transformer.JsonTraceSerializer : transformer.ProtobufTraceSerializer).serializeRequest(spans);
+    };
+    deliverAtExit(this.pending.take(), encode, { otlp: this.otlp, signal: 'traces', target: this.target, noun: 'span' }, deadline, this.diag);
   }
 
   async shutdown(): Promise<void> {

@@ -4,6 +4,7 @@
 // Node built-ins (http, https, http2: a gRPC unary call is one HTTP/2 POST), so it starts in tens of ms and
 // needs nothing resolved from the app's node_modules.
 import type { OtlpConfig } from '../config.js';
+import { describeError, type Diag } from '../diag.js';
 
 export type SyncSendOutcome = 'ok' | 'rejected' | 'network' | 'timeout' | 'unavailable';
 
@@ -71,6 +72,34 @@ export function sendSync(
     return { outcome: OUTCOMES[code] ?? 'timeout', detail: Atomics.load(state, 1) };
   } catch {
     return { outcome: 'unavailable', detail: 0 };
+  }
+}
+
+/**
+ * What an exporter does at an abrupt exit: encodes what it has not delivered and sends it with sendSync() before
+ * `deadline` (epoch ms). Never throws; when the items cannot be encoded or sent, one warning says how many were
+ * lost and why.
+ */
+export function deliverAtExit<T>(
+  items: T[],
+  encode: (items: T[]) => Uint8Array | undefined,
+  to: { otlp: OtlpConfig; signal: keyof typeof GRPC_PATHS; target: string; noun: string },
+  deadline: number,
+  diag: Pick<Diag, 'warn'>,
+): void {
+  if (items.length === 0) return;
+  let body: Uint8Array | undefined;
+  try {
+    body = encode(items);
+  } catch (err) {
+    diag.warn(`${items.length} ${to.noun}(s) not delivered at exit: cannot encode them (${describeError(err)})`);
+    return;
+  }
+  if (!body) return;
+  const { outcome, detail } = sendSync(to.otlp, body, deadline - Date.now(), to.signal);
+  if (outcome !== 'ok') {
+    const why = outcome === 'rejected' ? `the collector answered with status ${detail}` : outcome === 'timeout' ? 'timed out' : `${outcome} error`;
+    diag.warn(`${items.length} ${to.noun}(s) not delivered at exit to ${to.target}: ${why}`);
   }
 }
 

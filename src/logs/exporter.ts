@@ -8,7 +8,7 @@ import { redactUrl, type LogsConfig, type OtlpConfig } from '../config.js';
 import { describeError, type Diag } from '../diag.js';
 import { PendingBatches, registerExitSink, type ExitSink } from '../exporters/exit-flush.js';
 import { GRPC_REBUILD_MS } from '../exporters/lazy.js';
-import { sendSync } from '../exporters/sync-send.js';
+import { deliverAtExit } from '../exporters/sync-send.js';
 
 const SUCCESS = 0; // ExportResultCode.SUCCESS
 const FAILED = 1; // ExportResultCode.FAILED
@@ -90,29 +90,14 @@ export class LazyLogExporter implements LogRecordExporter, ExitSink {
 
   /** process.exit(), a crash: the records not delivered yet (the last lines before a crash, often) sent synchronously. */
   drainSync(deadline: number): void {
-    let records: ReadableLogRecord[];
-    try {
-      records = [...this.pending.take(), ...this.queued()];
-    } catch {
-      return;
-    }
-    if (records.length === 0) return;
-    let body: Uint8Array | undefined;
-    try {
+    const encode = (records: ReadableLogRecord[]) => {
       const transformer = require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer');
-      const serializer = this.otlp.protocol === 'http/json' ? transformer.JsonLogsSerializer : transformer.ProtobufLogsSerializer;
-      body = serializer.serializeRequest(records);
-    } catch (err) {
-      this.diag.warn(`${records.length} log record(s) not delivered at exit: cannot encode them (${describeError(err)})`);
-      return;
-    }
-    if (!body) return;
-    const { outcome, detail } = sendSync(this.otlp, body, deadline - Date.now(), 'logs');
-    if (outcome !== 'ok') {
-      const why = outcome === 'rejected' ? `the collector answered with status ${detail}` : outcome === 'timeout' ? 'timed out' : `${outcome} error`;
-      this.diag.warn(`${records.length} log record(s) not delivered at exit to ${this.target}: ${why}`);
-    }
+      return (this.otlp.protocol === 'http/json' ? transformer.JsonLogsSerializer : transformer.ProtobufLogsSerializer).serializeRequest(records);
+    };
+    const to = { otlp: this.otlp, signal: 'logs' as const, target: this.target, noun: 'log record' };
+    deliverAtExit([...this.pending.take(), ...this.queued()], encode, to, deadline, this.diag);
   }
+
 
   private builtAt = 0;
 
