@@ -1,0 +1,148 @@
+// The agent's OTLP span encoder (src/exporters/otlp-span-encoder.ts) must write exactly the bytes of the library's
+// ProtobufTraceSerializer for any span the SDK can produce, on the first encoding and on later ones (which take
+// its cached attribute encodings), and the gRPC and http/protobuf exporters must actually use it.
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Span } from '@opentelemetry/api';
+import { TraceState } from '@opentelemetry/core';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { describe, expect, it } from 'vitest';
+import { encodeTraceExportRequest, encoderCacheSize } from '../src/exporters/otlp-span-encoder.js';
+import { createOtlpSpanExporter } from '../src/exporters/otlp.js';
+import { createDiag } from '../src/diag.js';
+
+function recordSpans(resourceAttributes: Record<string, string | number>, write: (provider: TracerProvider) => void): ReadableSpan[] {
+  const exporter = new InMemorySpanExporter();
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes(resourceAttributes),
+    spanProcessors: [new SimpleSpanProcessor({ exporter })],
+    spanLimits: { attributeCountLimit: 200 },
+  });
+  write(provider);
+  return exporter.getFinishedSpans();
+}
+
+const longAscii = 'a'.repeat(300);
+const huge = 'x'.repeat(20_000); // KeyValue and Span lengths of three varint bytes
+
+function variedSpans(): ReadableSpan[] {
+  const first = recordSpans({ 'service.name': 'enc', 'process.pid': 42 }, (provider) => {
+    const tracer = provider.getTracer('scope-a', '1.2.3');
+    const other = provider.getTracer('scope-b', undefined, { schemaUrl: 'https://opentelemetry.io/schemas/1.30.0' });
+    const remoteParent = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+      traceState: new TraceState('vendor=v1,other=o2'),
+    });
+    const server = tracer.startSpan('GET /items/:id', { kind: SpanKind.SERVER }, remoteParent);
+    server.setAttributes({
+      'http.request.method': 'GET',
+      'url.path': '/items/7',
+      'server.port': 8080,
+      'network.peer.port': 65535 + 7,
+      'big.int': 2 ** 40 + 3,
+      'negative.int': -12,
+      'very.negative': -(2 ** 45),
+      'float.value': 3.25,
+      'not.a.number': Number.NaN,
+      'bool.true': true,
+      'bool.false': false,
+      'utf8.value': 'grüße, 世界 🚀',
+      'utf8.key.é': 'v',
+      'long.ascii': longAscii,
+      'empty.string': '',
+      'string.array': ['a', 'b', ''],
+      'number.array': [1, 2.5, -3],
+      'bool.array': [true, false],
+      'mixed.array': ['a', null as unknown as string, undefined as unknown as string],
+      'empty.array': [],
+    });
+    server.addEvent('started', { step: 1, label: 'warm' });
+    server.addEvent('no attributes');
+    server.addLink({
+      context: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.NONE, isRemote: true, traceState: new TraceState('k=v') },
+      attributes: { 'link.kind': 'follows' },
+    });
+    server.setStatus({ code: SpanStatusCode.ERROR, message: 'upstream failed: ünavailable' });
+    const inner = context.with(trace.setSpan(ROOT_CONTEXT, server), () => other.startSpan('child', { kind: SpanKind.CLIENT }));
+    inner.setAttribute('huge.value', huge);
+    inner.end();
+    const internal = tracer.startSpan('internal');
+    internal.setStatus({ code: SpanStatusCode.OK });
+    internal.end();
+    for (const kind of [SpanKind.PRODUCER, SpanKind.CONSUMER]) {
+      const s: Span = tracer.startSpan(`send tcp://127.0.0.1:${5550 + kind}`, { kind, attributes: { 'messaging.system': 'zeromq', 'messaging.message.body.size': 0 } });
+      s.end();
+    }
+    server.end();
+  });
+  const second = recordSpans({ 'service.name': 'enc-2', 'host.name': 'h' }, (provider) => {
+    const tracer = provider.getTracer('scope-a', '1.2.3');
+    for (let i = 0; i < 300; i++) {
+      const s = tracer.startSpan('GET', { kind: SpanKind.SERVER, attributes: { 'http.request.method': i % 2 ? 'GET' : 'POST', 'url.path': `/r/${i}`, 'http.response.status_code': 200 } });
+      s.end();
+    }
+  });
+  // Interleaved resources and scopes: grouping must follow the library's (first appearance) order.
+  return [...first.slice(0, 3), ...second.slice(0, 150), ...first.slice(3), ...second.slice(150)];
+}
+
+describe('OTLP span encoder', () => {
+  it('writes the same bytes as the library serializer, the first time and when its caches are warm', () => {
+    const spans = variedSpans();
+    // What the comparison covers (an empty batch would compare equal too).
+    expect(spans).toHaveLength(305);
+    expect(spans.some((s) => s.links.length && s.events.length === 2 && s.status.message && s.parentSpanContext?.isRemote)).toBe(true);
+    const expected = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!);
+    expect(expected.length).toBeGreaterThan(40_000);
+    for (let round = 0; round < 3; round++) {
+      expect(Buffer.from(encodeTraceExportRequest(spans)).equals(expected)).toBe(true);
+    }
+  });
+
+  it('writes the same bytes for one span, for no span, and for a batch that outgrows its buffer', () => {
+    const spans = variedSpans();
+    for (const batch of [spans.slice(0, 1), [], spans.slice(-1), [...spans, ...spans, ...spans]]) {
+      expect(Buffer.from(encodeTraceExportRequest(batch)).equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(batch)!))).toBe(true);
+    }
+  });
+
+  it('keeps a returned request intact while later requests are encoded', () => {
+    const spans = variedSpans();
+    const first = encodeTraceExportRequest(spans);
+    const copy = Buffer.from(first);
+    encodeTraceExportRequest(spans.slice(0, 5));
+    encodeTraceExportRequest([...spans, ...spans]);
+    expect(Buffer.from(first).equals(copy)).toBe(true);
+  });
+
+  it('does not let endless distinct values grow its cache', () => {
+    const spans = recordSpans({ 'service.name': 'growth' }, (provider) => {
+      const tracer = provider.getTracer('t');
+      for (let i = 0; i < 5000; i++) tracer.startSpan('s', { attributes: { [`key.${i}`]: `value-${i}`, 'same.key': `v-${i}` } }).end();
+    });
+    for (let i = 0; i < 3; i++) encodeTraceExportRequest(spans);
+    expect(Buffer.from(encodeTraceExportRequest(spans)).equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!))).toBe(true);
+    // 5,000 distinct keys and 5,000 values of one key: the cache keeps 256 keys and 32 values per key at most.
+    const { keys, mostValuesOfOneKey } = encoderCacheSize();
+    expect(keys).toBeLessThanOrEqual(256);
+    expect(keys).toBeGreaterThan(10);
+    expect(mostValuesOfOneKey).toBeLessThanOrEqual(32);
+    expect(mostValuesOfOneKey).toBeGreaterThan(1);
+  });
+
+  for (const protocol of ['grpc', 'http/protobuf'] as const) {
+    it(`is the serializer the ${protocol} exporter uses`, async () => {
+      const diag = createDiag('error');
+      const exporter = createOtlpSpanExporter(
+        { protocol, url: protocol === 'grpc' ? 'http://127.0.0.1:1' : 'http://127.0.0.1:1/v1/traces', headers: {}, compression: 'none', timeoutMs: 1000 },
+        diag,
+      );
+      const serializer = (exporter as unknown as { _delegate: { _serializer: { serializeRequest: unknown } } })._delegate._serializer;
+      expect(serializer.serializeRequest).toBe(encodeTraceExportRequest);
+      await exporter.shutdown();
+    });
+  }
+});
