@@ -120,6 +120,9 @@ describe('trace-context frame: format', () => {
     expect(encodeTraceFrame({ traceId: '0'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0, traceState: '', baggage: '' })).toBeUndefined();
     expect(encodeTraceFrame({ traceId: 'x'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0, traceState: '', baggage: '' })).toBeUndefined();
     expect(encodeTraceFrame({ traceId: 'a'.repeat(31), spanId: 'b'.repeat(16), traceFlags: 0, traceState: '', baggage: '' })).toBeUndefined();
+    // A character outside ASCII whose low 7 bits are a hex digit ('š' is U+0161, and 0x61 is 'a') is no digit.
+    expect(encodeTraceFrame({ traceId: 'a'.repeat(31) + '\u0161', spanId: 'b'.repeat(16), traceFlags: 0, traceState: '', baggage: '' })).toBeUndefined();
+    expect(encodeTraceFrame({ traceId: 'A'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0, traceState: '', baggage: '' })!.subarray(6, 22).equals(Buffer.alloc(16, 0xaa))).toBe(true);
     const dropped = encodeTraceFrame({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0, traceState: 'é=1', baggage: 'k=v' })!;
     expect(decodeTraceFrame(dropped)).toMatchObject({ traceState: '', baggage: 'k=v' });
   });

@@ -61,19 +61,44 @@ export function encodeTraceFrame(f: TraceFrame): Buffer | undefined {
   const bg = f.baggage.length <= MAX_FIELD && isPrintableAsciiString(f.baggage) ? f.baggage : '';
   const t = ts.length;
   const b = bg.length;
+  if (f.traceId.length !== 32 || f.spanId.length !== 16) return undefined;
+  if (f.traceId === ZERO_TRACE_ID || f.spanId === ZERO_SPAN_ID) return undefined;
   const buf = Buffer.allocUnsafe(FRAME_MIN_SIZE + t + b);
-  FRAME_MAGIC.copy(buf, 0);
+  // Byte stores rather than Buffer#copy / #writeUInt16BE: one frame per message, and those calls cost more in
+  // argument handling than the few bytes they write.
+  buf[0] = 0xff;
+  buf[1] = 0x5a;
+  buf[2] = 0x54;
+  buf[3] = 0x43;
   buf[4] = FRAME_VERSION;
   buf[5] = f.traceFlags & 0xff;
-  // Buffer#write('hex') stops at the first non-hex pair; the byte count proves the id was complete.
-  if (f.traceId.length !== 32 || buf.write(f.traceId, 6, 16, 'hex') !== 16) return undefined;
-  if (f.spanId.length !== 16 || buf.write(f.spanId, 22, 8, 'hex') !== 8) return undefined;
-  if (f.traceId === ZERO_TRACE_ID || f.spanId === ZERO_SPAN_ID) return undefined;
-  buf.writeUInt16BE(t, 30);
-  if (t) buf.write(ts, 32, t, 'latin1'); // each write is a native call: skip the usual empty fields
-  buf.writeUInt16BE(b, 32 + t);
+  if (!writeHex(buf, 6, f.traceId) || !writeHex(buf, 22, f.spanId)) return undefined;
+  buf[30] = t >>> 8;
+  buf[31] = t & 0xff;
+  if (t) buf.write(ts, 32, t, 'latin1'); // a native call: skipped for the usual empty fields
+  buf[32 + t] = b >>> 8;
+  buf[33 + t] = b & 0xff;
   if (b) buf.write(bg, 34 + t, b, 'latin1');
   return buf;
+}
+
+/** Nibble by character code, 0xff for anything that is not a hex digit. */
+const HEX_NIBBLE = Uint8Array.from({ length: 128 }, (_, c) =>
+  c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : 0xff,
+);
+
+/**
+ * Writes hex digits as bytes at `offset`; false at the first character that is not a hex digit. (Buffer#write with
+ * 'hex' would take a non-ASCII character by its low byte: 'š', U+0161, as 'a'.)
+ */
+function writeHex(buf: Buffer, offset: number, hex: string): boolean {
+  for (let i = 0; i < hex.length; i += 2) {
+    const high = hex.charCodeAt(i);
+    const low = hex.charCodeAt(i + 1);
+    if (high > 0x7f || low > 0x7f || HEX_NIBBLE[high] === 0xff || HEX_NIBBLE[low] === 0xff) return false;
+    buf[offset++] = (HEX_NIBBLE[high]! << 4) | HEX_NIBBLE[low]!;
+  }
+  return true;
 }
 
 /** True when the bytes start with magic + version: cheap pre-check before a full decode. */
