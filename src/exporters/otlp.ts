@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { OtlpConfig } from '../config.js';
 import { describeError, type Diag } from '../diag.js';
-import { encodeTraceExportRequest } from './otlp-span-encoder.js';
+import { withFastEncoding } from './otlp-encoder.js';
 
 import { createOtlpLogExporter as createLogExporter } from '../logs/otlp.js';
 
@@ -60,27 +60,6 @@ function createSpanExporter(otlp: OtlpConfig, diag: Diag): SpanExporter {
   }
   const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto') as typeof import('@opentelemetry/exporter-trace-otlp-proto');
   return withFastEncoding(new OTLPTraceExporter(http), diag);
-}
-
-/**
- * Puts the agent's span encoder (otlp-span-encoder.ts: the same bytes, about a third of the CPU) in place of the
- * library's protobuf serializer inside an official exporter, keeping its transport, retries and response handling.
- * The exporters offer no option for it, so this replaces a private field after checking that it holds exactly the
- * library serializer; if a future version is shaped differently, the library's own serializer stays (slower, same
- * result). test/otlp-span-encoder.test.ts fails if the replacement stops happening.
- */
-export function withFastEncoding<T extends SpanExporter>(exporter: T, diag: Diag): T {
-  const { ProtobufTraceSerializer } = require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer');
-  const delegate = (exporter as unknown as { _delegate?: { _serializer?: unknown } })._delegate;
-  if (delegate?._serializer === ProtobufTraceSerializer) {
-    delegate._serializer = {
-      serializeRequest: encodeTraceExportRequest,
-      deserializeResponse: ProtobufTraceSerializer.deserializeResponse,
-    };
-  } else {
-    diag.debug('OTLP exporter: unexpected shape, keeping the library span serializer');
-  }
-  return exporter;
 }
 
 /** `http://` is plaintext, `https://` is TLS verified against the system roots or the configured CA. */

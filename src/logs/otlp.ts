@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
 import type { OtlpConfig } from '../config.js';
 import { describeError, type Diag } from '../diag.js';
+import { withFastEncoding } from '../exporters/otlp-encoder.js';
 
 export function createOtlpLogExporter(otlp: OtlpConfig, diag: Diag): LogRecordExporter {
   const common = { url: otlp.url, timeoutMillis: otlp.timeoutMs, compression: otlp.compression as never };
@@ -19,7 +20,7 @@ export function createOtlpLogExporter(otlp: OtlpConfig, diag: Diag): LogRecordEx
           const tls = readTlsFiles(otlp, diag);
           return grpcBase.createSslCredentials(tls.ca, tls.key, tls.cert);
         })();
-    return new OTLPLogExporter({ ...common, metadata, credentials });
+    return withFastEncoding(new OTLPLogExporter({ ...common, metadata, credentials }), diag, 'logs');
   }
   const tls = otlp.url.startsWith('https://') ? readTlsFiles(otlp, diag) : {};
   const http = {
@@ -32,7 +33,7 @@ export function createOtlpLogExporter(otlp: OtlpConfig, diag: Diag): LogRecordEx
     return new OTLPLogExporter(http);
   }
   const { OTLPLogExporter } = require('@opentelemetry/exporter-logs-otlp-proto') as typeof import('@opentelemetry/exporter-logs-otlp-proto');
-  return new OTLPLogExporter(http);
+  return withFastEncoding(new OTLPLogExporter(http), diag, 'logs');
 }
 
 function readTlsFiles(otlp: OtlpConfig, diag: Diag): { ca?: Buffer; key?: Buffer; cert?: Buffer } {

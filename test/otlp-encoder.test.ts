@@ -1,14 +1,16 @@
-// The agent's OTLP span encoder (src/exporters/otlp-span-encoder.ts) must write exactly the bytes of the library's
-// ProtobufTraceSerializer for any span the SDK can produce, on the first encoding and on later ones (which take
-// its cached attribute encodings), and the gRPC and http/protobuf exporters must actually use it.
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Span } from '@opentelemetry/api';
+// The agent's OTLP encoder (src/exporters/otlp-encoder.ts) must write exactly the bytes of the library's
+// ProtobufTraceSerializer / ProtobufLogsSerializer for any span or log record the SDKs can produce, on the first
+// encoding and on later ones (which take its cached attribute encodings), and the gRPC and http/protobuf span and
+// log exporters must actually use it.
+import { context, ROOT_CONTEXT, SeverityNumber, SpanKind, SpanStatusCode, trace, TraceFlags, type Span } from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
-import { encodeTraceExportRequest, encoderCacheSize } from '../src/exporters/otlp-span-encoder.js';
-import { createOtlpSpanExporter } from '../src/exporters/otlp.js';
+import { encodeLogsExportRequest, encodeTraceExportRequest, encoderCacheSize } from '../src/exporters/otlp-encoder.js';
+import { createOtlpLogExporter, createOtlpSpanExporter } from '../src/exporters/otlp.js';
 import { createDiag } from '../src/diag.js';
 
 function recordSpans(resourceAttributes: Record<string, string | number>, write: (provider: TracerProvider) => void): ReadableSpan[] {
@@ -89,6 +91,32 @@ function variedSpans(): ReadableSpan[] {
   return [...first.slice(0, 3), ...second.slice(0, 150), ...first.slice(3), ...second.slice(150)];
 }
 
+function variedLogRecords(): ReadableLogRecord[] {
+  const records: ReadableLogRecord[] = [];
+  for (const service of ['logs-a', 'logs-b']) {
+    const memory = new InMemoryLogRecordExporter();
+    const provider = new LoggerProvider({
+      resource: resourceFromAttributes({ 'service.name': service, 'process.pid': 7 }),
+      processors: [new SimpleLogRecordProcessor({ exporter: memory })],
+    });
+    const console = provider.getLogger('console', '1.0.0');
+    const pino = provider.getLogger('pino', undefined, { schemaUrl: 'https://opentelemetry.io/schemas/1.30.0' });
+    const inSpan = trace.setSpanContext(ROOT_CONTEXT, { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED });
+    const unsampled = trace.setSpanContext(ROOT_CONTEXT, { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.NONE });
+    console.emit({ severityNumber: SeverityNumber.INFO, severityText: 'INFO', body: 'handled /items/7', context: inSpan });
+    console.emit({ severityNumber: SeverityNumber.ERROR, severityText: 'ERROR', body: 'grüße 🚀 '.repeat(30), attributes: { 'code.line': 12, 'exception.type': 'TypeError' }, context: unsampled });
+    console.emit({ body: 'no severity, no span' });
+    console.emit({ severityNumber: SeverityNumber.UNSPECIFIED, body: 'unspecified severity' });
+    pino.emit({ severityNumber: SeverityNumber.WARN, body: { msg: 'structured', n: 5, nested: { ok: true, list: [1, 'two'] } }, attributes: { 'log.tag': 'x' }, context: inSpan });
+    pino.emit({ severityNumber: SeverityNumber.DEBUG, body: new Uint8Array([0, 1, 255]), eventName: 'app.bytes', context: inSpan });
+    pino.emit({ severityNumber: SeverityNumber.TRACE, body: ['a', 2, false], timestamp: new Date('2026-11-22T09:00:00.123Z') });
+    pino.emit({ severityText: 'custom', attributes: { huge: 'y'.repeat(20_000) } });
+    for (let i = 0; i < 200; i++) console.emit({ severityNumber: SeverityNumber.INFO, severityText: 'INFO', body: `line ${i}`, attributes: { 'log.source': 'console' }, context: inSpan });
+    records.push(...memory.getFinishedLogRecords());
+  }
+  return records;
+}
+
 describe('OTLP span encoder', () => {
   it('writes the same bytes as the library serializer, the first time and when its caches are warm', () => {
     const spans = variedSpans();
@@ -132,6 +160,32 @@ describe('OTLP span encoder', () => {
     expect(mostValuesOfOneKey).toBeLessThanOrEqual(32);
     expect(mostValuesOfOneKey).toBeGreaterThan(1);
   });
+
+  it('writes the same log request bytes as the library serializer, cold and warm', () => {
+    const records = variedLogRecords();
+    expect(records).toHaveLength(416);
+    expect(records.some((r) => r.eventName && r.body instanceof Uint8Array && r.spanContext?.traceId)).toBe(true);
+    const expected = Buffer.from(ProtobufLogsSerializer.serializeRequest(records)!);
+    expect(expected.length).toBeGreaterThan(40_000);
+    for (let round = 0; round < 3; round++) {
+      expect(Buffer.from(encodeLogsExportRequest(records)).equals(expected)).toBe(true);
+    }
+    for (const batch of [records.slice(0, 1), [], records.slice(5, 9)]) {
+      expect(Buffer.from(encodeLogsExportRequest(batch)).equals(Buffer.from(ProtobufLogsSerializer.serializeRequest(batch)!))).toBe(true);
+    }
+  });
+
+  for (const protocol of ['grpc', 'http/protobuf'] as const) {
+    it(`is the serializer the ${protocol} log exporter uses`, async () => {
+      const exporter = createOtlpLogExporter(
+        { protocol, url: protocol === 'grpc' ? 'http://127.0.0.1:1' : 'http://127.0.0.1:1/v1/logs', headers: {}, compression: 'none', timeoutMs: 1000 },
+        createDiag('error'),
+      );
+      const serializer = (exporter as unknown as { _delegate: { _serializer: { serializeRequest: unknown } } })._delegate._serializer;
+      expect(serializer.serializeRequest).toBe(encodeLogsExportRequest);
+      await exporter.shutdown();
+    });
+  }
 
   for (const protocol of ['grpc', 'http/protobuf'] as const) {
     it(`is the serializer the ${protocol} exporter uses`, async () => {
