@@ -10,6 +10,7 @@
 // and hex ids, and caches the encoding of attribute keys, which repeat on every span.
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import type { SpanContext } from '@opentelemetry/api';
 import type { Diag } from '../diag.js';
 
 type Attributes = Record<string, unknown>;
@@ -150,15 +151,7 @@ function writeScope<T>(scope: Scope, items: T[], writeItem: (item: T) => void): 
 function writeSpan(span: ReadableSpan): void {
   const start = openMessage(2);
   const ctx = span.spanContext();
-  tag(1, 2);
-  hexId(ctx.traceId);
-  tag(2, 2);
-  hexId(ctx.spanId);
-  const traceState = ctx.traceState?.serialize();
-  if (traceState) {
-    tag(3, 2);
-    string(traceState);
-  }
+  writeIds(ctx);
   const parent = span.parentSpanContext;
   if (parent?.spanId) {
     tag(4, 2);
@@ -196,15 +189,7 @@ function writeSpan(span: ReadableSpan): void {
     tag(13, 2);
     const linkStart = openMessage(1);
     const linked = link.context;
-    tag(1, 2);
-    hexId(linked.traceId);
-    tag(2, 2);
-    hexId(linked.spanId);
-    const linkTraceState = linked.traceState?.serialize();
-    if (linkTraceState) {
-      tag(3, 2);
-      string(linkTraceState);
-    }
+    writeIds(linked);
     if (link.attributes) attributes(link.attributes, 4);
     tag(5, 0);
     varint(link.droppedAttributesCount || 0);
@@ -270,6 +255,19 @@ function writeLogRecord(record: ReadableLogRecord): void {
     string(record.eventName);
   }
   closeMessage(start, 2);
+}
+
+/** trace_id, span_id and trace_state: fields 1–3 of both Span and Span.Link. */
+function writeIds(ctx: SpanContext): void {
+  tag(1, 2);
+  hexId(ctx.traceId);
+  tag(2, 2);
+  hexId(ctx.spanId);
+  const traceState = ctx.traceState?.serialize();
+  if (traceState) {
+    tag(3, 2);
+    string(traceState);
+  }
 }
 
 function spanFlags(traceFlags: number, isRemote: boolean | undefined): number {
@@ -367,19 +365,7 @@ function anyValue(value: unknown): void {
   } else if (type === 'object' && value !== null) {
     tag(6, 2);
     const start = openMessage(1);
-    const object = value as Attributes;
-    for (const key in object) {
-      if (!Object.prototype.hasOwnProperty.call(object, key)) continue;
-      tag(1, 2);
-      const kvStart = openMessage(1);
-      tag(1, 2);
-      string(key);
-      tag(2, 2);
-      const valueStart = openMessage(1);
-      anyValue(object[key]);
-      closeMessage(valueStart, 1);
-      closeMessage(kvStart, 1);
-    }
+    attributes(value as Attributes, 1); // KeyValueList: repeated KeyValue, field 1
     closeMessage(start, 1);
   }
 }

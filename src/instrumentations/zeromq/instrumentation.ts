@@ -333,8 +333,7 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
       const request = key === undefined ? undefined : info.routes?.get(key);
       if (request) parent = replyParent(parent, request);
     }
-    const span = this.startMessagingSpan(socket, info, SpanKind.PRODUCER, parent, undefined);
-    if (span.isRecording()) span.setAttributes(messageAttributes(socket, info, OPERATION_SEND, frames));
+    const span = this.startMessagingSpan(socket, info, SpanKind.PRODUCER, parent, frames, undefined);
     if (!this.propagationOn()) return { span, message };
     const frame = frameForContext(trace.setSpan(parent, span));
     if (!frame) return { span, message };
@@ -343,14 +342,24 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
   }
 
   /**
-   * The span alone; callers set its attributes afterwards, and only when it records. Passing them in startSpan's
-   * options costs more: the SDK copies and checks options.attributes twice (before and after sampling), ~1 µs per
-   * span on the benchmark machine, and the samplers the agent configures (the standard ones) never read them.
+   * A PRODUCER (send) or CONSUMER (receive) span; `frames` undefined for a receive that failed. Its attributes are
+   * set after the start, and only when it records: passed in startSpan's options they cost more (the SDK copies and
+   * checks options.attributes twice, before and after sampling, ~1 µs per span on the benchmark machine), and the
+   * samplers the agent configures (the standard ones) never read them.
    */
-  private startMessagingSpan(socket: ZmqSocketLike, info: SocketInfo, kind: SpanKind, parent: Context, startTime: number | undefined): Span {
+  private startMessagingSpan(
+    socket: ZmqSocketLike,
+    info: SocketInfo,
+    kind: SpanKind.PRODUCER | SpanKind.CONSUMER,
+    parent: Context,
+    frames: readonly unknown[] | undefined,
+    startTime: number | undefined,
+  ): Span {
     endpointOf(socket, info); // names the span after the endpoint, read from libzmq on first use
-    const name = kind === SpanKind.PRODUCER ? info.sendName : info.receiveName;
-    return this.tracer.startSpan(name, startTime === undefined ? { kind } : { kind, startTime }, parent);
+    const send = kind === SpanKind.PRODUCER;
+    const span = this.tracer.startSpan(send ? info.sendName : info.receiveName, startTime === undefined ? { kind } : { kind, startTime }, parent);
+    if (span.isRecording()) span.setAttributes(messageAttributes(socket, info, send ? OPERATION_SEND : OPERATION_RECEIVE, frames));
+    return span;
   }
 
   // ---- receive ------------------------------------------------------------------------------------------------
@@ -392,8 +401,7 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
       const parent = taken ? contextFromFrame(taken.frame) : parentAtCall;
       // The span marks delivery: it starts when the message reached the application, so the gap after the
       // producer span is the hop plus queueing time.
-      const span = this.startMessagingSpan(socket, info, SpanKind.CONSUMER, parent, undefined);
-      if (span.isRecording()) span.setAttributes(messageAttributes(socket, info, OPERATION_RECEIVE, frames));
+      const span = this.startMessagingSpan(socket, info, SpanKind.CONSUMER, parent, frames, undefined);
       span.end();
       const messageContext = trace.setSpan(parent, span);
       attachContext(frames, messageContext);
@@ -423,8 +431,7 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
       // EAGAIN is "nothing arrived in time" (receiveTimeout, or a socket being closed under a pending receive /
       // `for await`): no message, no failed operation.
       if (errorCode(err) === 'EAGAIN' || socket.closed) return;
-      const span = this.startMessagingSpan(socket, info, SpanKind.CONSUMER, parent, startTime);
-      if (span.isRecording()) span.setAttributes(messageAttributes(socket, info, OPERATION_RECEIVE, undefined));
+      const span = this.startMessagingSpan(socket, info, SpanKind.CONSUMER, parent, undefined, startTime);
       failSpan(span, err);
       span.end();
     } catch {
