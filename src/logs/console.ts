@@ -5,22 +5,16 @@
 // export (OpenTelemetry marks that context "tracing suppressed"): a failing exporter or transport that prints
 // to the console cannot feed records back into the pipeline that is failing.
 import { format } from 'node:util';
-import { context, isSpanContextValid, SeverityNumber, trace, type Attributes, type Logger } from '@opentelemetry/api';
+import { context, isSpanContextValid, SeverityNumber, trace } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import type { LogFormat } from '../config.js';
+import type { EmitConsoleRecord, RecordLevel } from './console-records.js';
 import { jsonLine, nowHrTime, splitArgs, type JsonValue, type LineIds } from './format.js';
 
 type Method = 'log' | 'info' | 'debug' | 'warn' | 'error';
 type ConsoleFn = (...args: unknown[]) => void;
 
-interface Level {
-  severityNumber: SeverityNumber;
-  severityText: string;
-  /** Where console writes this method: the `log.iostream` attribute. */
-  iostream: 'stdout' | 'stderr';
-}
-
-const LEVELS: Record<Method, Level> = {
+const LEVELS: Record<Method, RecordLevel> = {
   log: { severityNumber: SeverityNumber.INFO, severityText: 'INFO', iostream: 'stdout' },
   info: { severityNumber: SeverityNumber.INFO, severityText: 'INFO', iostream: 'stdout' },
   debug: { severityNumber: SeverityNumber.DEBUG, severityText: 'DEBUG', iostream: 'stdout' },
@@ -33,30 +27,21 @@ const PATCHED = Symbol.for('@x/trace-agent.console-patched');
 export interface ConsoleCapture {
   format: LogFormat;
   /** Where records go; undefined when only the output format changes (logs not exported). */
-  logger: Logger | undefined;
+  emitRecord: EmitConsoleRecord | undefined;
 }
 
-export function captureConsole({ format: outputFormat, logger }: ConsoleCapture): void {
+export function captureConsole({ format: outputFormat, emitRecord }: ConsoleCapture): void {
   const target = console as unknown as Record<Method, ConsoleFn> & { [PATCHED]?: boolean };
   if (target[PATCHED]) return;
   target[PATCHED] = true;
   let busy = false;
 
-  const emit = (level: Level, time: [number, number], body: string, fields: Record<string, JsonValue> | undefined) => {
-    if (!logger) return;
+  const emit = (level: RecordLevel, time: [number, number], body: string, fields: Record<string, JsonValue> | undefined) => {
+    if (!emitRecord) return;
     const active = context.active();
     if (isTracingSuppressed(active)) return;
-    const attributes: Attributes = { 'log.iostream': level.iostream };
-    if (fields) for (const [key, value] of Object.entries(fields)) attributes[key] = toAttribute(value);
-    logger.emit({
-      timestamp: time,
-      observedTimestamp: time,
-      severityNumber: level.severityNumber,
-      severityText: level.severityText,
-      body,
-      attributes,
-      context: active,
-    });
+    // jsonl gives every line a fields object; an empty one is no fields
+    emitRecord(level, time, body, fields && hasOwnKeys(fields) ? fields : undefined, active);
   };
 
   for (const method of Object.keys(LEVELS) as Method[]) {
@@ -66,7 +51,7 @@ export function captureConsole({ format: outputFormat, logger }: ConsoleCapture)
 
     const asText: ConsoleFn = function (this: unknown, ...args: unknown[]) {
       original.apply(this, args);
-      if (busy || !logger) return;
+      if (busy || !emitRecord) return;
       busy = true;
       try {
         emit(level, nowHrTime(), format(...args), undefined);
@@ -115,8 +100,7 @@ function activeIds(): LineIds | undefined {
   return sc && isSpanContextValid(sc) ? { traceId: sc.traceId, spanId: sc.spanId } : undefined;
 }
 
-/** Log attributes hold primitives here; nested values travel as their JSON text. */
-function toAttribute(value: JsonValue): string | number | boolean {
-  if (value === null) return 'null';
-  return typeof value === 'object' ? JSON.stringify(value) : value;
+function hasOwnKeys(o: object): boolean {
+  for (const key in o) if (Object.hasOwn(o, key)) return true;
+  return false;
 }

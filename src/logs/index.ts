@@ -8,6 +8,7 @@ import type { AgentConfig } from '../config.js';
 import { describeError, type Diag } from '../diag.js';
 import { agentState } from '../state.js';
 import { captureConsole } from './console.js';
+import { consoleRecordEmitter, type EmitConsoleRecord } from './console-records.js';
 import { createLogExporters, LazyLogExporter } from './exporter.js';
 import { watchLogLibraries } from './libraries.js';
 
@@ -21,27 +22,25 @@ export function startLogs(config: AgentConfig, diag: Diag, resource: Resource): 
   if (!exporting && !patchConsole) return [];
   let esmModules: string[] = [];
   try {
-    let logger: import('@opentelemetry/api').Logger | undefined;
+    let emitRecord: EmitConsoleRecord | undefined;
     if (exporting) {
       const { BatchLogRecordProcessor, LoggerProvider } = require('@opentelemetry/sdk-logs') as typeof import('@opentelemetry/sdk-logs');
-      const provider = new LoggerProvider({
-        resource,
-        processors: createLogExporters(lc, diag).map((exporter) => {
-          // A bounded queue: with the collector down, records beyond maxQueueSize are dropped, not kept.
-          const processor = new BatchLogRecordProcessor({
-            exporter,
-            scheduledDelayMillis: lc.batch.scheduledDelayMs,
-            maxQueueSize: lc.batch.maxQueueSize,
-            maxExportBatchSize: lc.batch.maxExportBatchSize,
-            exportTimeoutMillis: lc.batch.exportTimeoutMs,
+      const processors = createLogExporters(lc, diag).map((exporter) => {
+        // A bounded queue: with the collector down, records beyond maxQueueSize are dropped, not kept.
+        const processor = new BatchLogRecordProcessor({
+          exporter,
+          scheduledDelayMillis: lc.batch.scheduledDelayMs,
+          maxQueueSize: lc.batch.maxQueueSize,
+          maxExportBatchSize: lc.batch.maxExportBatchSize,
+          exportTimeoutMillis: lc.batch.exportTimeoutMs,
           });
           if (exporter instanceof LazyLogExporter) exporter.queued = queuedLogRecords(processor);
           return processor;
-        }),
       });
+      const provider = new LoggerProvider({ resource, processors });
       if (!logs.setGlobalLoggerProvider(provider)) diag.warn('a global LoggerProvider was already registered; log libraries keep using it');
       agentState().logs = provider;
-      if (lc.console) logger = provider.getLogger(SCOPE);
+      if (lc.console) emitRecord = consoleRecordEmitter({ logger: provider.getLogger(SCOPE), processors, resource, scopeName: SCOPE });
       // OTEL_NODE_ENABLED_INSTRUMENTATIONS, when set, names every instrumentation that runs: the log libraries too.
       const { enabled, disabled } = config.instrumentations;
       const notEnabled = enabled ? ['pino', 'winston', 'bunyan'].filter((lib) => !enabled.includes(lib)) : [];
@@ -53,7 +52,7 @@ export function startLogs(config: AgentConfig, diag: Diag, resource: Resource): 
           `, console=${lc.console}, watching ${libraries.join(', ') || 'no log library'}`,
       );
     }
-    if (patchConsole) captureConsole({ format: lc.format, logger });
+    if (patchConsole) captureConsole({ format: lc.format, emitRecord });
   } catch (err) {
     diag.warn(`logs could not start and are off (spans are not affected): ${describeError(err)}`);
   }
