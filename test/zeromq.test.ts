@@ -15,6 +15,7 @@ import {
   encodeTraceFrame,
   withMessageContext,
 } from '../src/instrumentations/zeromq/index.js';
+import { attachContext } from '../src/instrumentations/zeromq/message-context.js';
 import { agentState } from '../src/state.js';
 import { setupTracing, waitFor, within, type Harness } from './fixtures/zmq-harness/tracing.js';
 
@@ -79,6 +80,19 @@ async function pushPull(endpoint: string) {
 }
 
 describe('zeromq: producer/consumer spans', () => {
+  it('inside a trace the sampler drops: no spans, the send resolves as zeromq\'s own, the context still travels', async () => {
+    const { push, pull } = await pushPull('tcp://127.0.0.1:*');
+    const unsampled = trace.setSpanContext(ROOT_CONTEXT, { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 0 });
+    const sent = context.with(unsampled, () => push.send(['job', '7']));
+    await expect(sent).resolves.toBeUndefined();
+    const msg = await within(pull.receive(), 'message');
+    expect(hex(msg)).toEqual([Buffer.from('job').toString('hex'), Buffer.from('7').toString('hex')]);
+    const received = trace.getSpanContext(contextOf(msg)!)!;
+    expect(received.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(received.traceFlags & 1).toBe(0);
+    expect(h.spans()).toEqual([]);
+  });
+
   it('Push/Pull over tcp: CONSUMER is a child of PRODUCER, attributes set, frames intact', async () => {
     const { push, pull, bound } = await pushPull('tcp://127.0.0.1:*');
     expect(bound).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
@@ -474,9 +488,18 @@ describe('zeromq: continuing the trace on the receiving side', () => {
     expect(trace.getSpanContext(contextOf(msg)!)?.spanId).toBe(consumer!.spanContext().spanId);
     // Invisible to the application: not enumerable, not in keys, JSON or deep equality.
     expect(Object.keys(msg)).toEqual(['0', '1']);
+    expect(Object.getOwnPropertySymbols(msg)).toEqual([]);
+    expect(Object.getOwnPropertyNames(msg)).toEqual(['0', '1', 'length']);
+    expect(msg).toStrictEqual([Buffer.from('job'), Buffer.from('1')]);
     expect(JSON.stringify(msg)).toBe(JSON.stringify([Buffer.from('job'), Buffer.from('1')]));
     expect(msg).toEqual([Buffer.from('job'), Buffer.from('1')]);
     expect(contextOf([...msg])).toBeUndefined();
+    // attached again (a frames array handed back in): the newer context wins
+    const other = trace.setSpanContext(ROOT_CONTEXT, { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 1 });
+    const copy = [...msg];
+    attachContext(copy, contextOf(msg)!);
+    attachContext(copy, other);
+    expect(contextOf(copy)).toBe(other);
     expect(contextOf({})).toBeUndefined();
     expect(contextOf('not an object')).toBeUndefined();
     const result = withMessageContext(msg, () => {

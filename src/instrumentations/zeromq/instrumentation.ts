@@ -21,7 +21,7 @@ import {
 } from '@opentelemetry/instrumentation';
 import { bodySize } from './frames.js';
 import { attachContext, messageRegistry } from './message-context.js';
-import { contextFromFrame, frameForContext, takeTraceFrame } from './propagator.js';
+import { contextFromFrame, frameFor, takeTraceFrame } from './propagator.js';
 import {
   ATTR_ERROR_TYPE,
   ATTR_MESSAGING_DESTINATION_NAME,
@@ -296,6 +296,8 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
       this.internalError('zeromq send not traced', err);
     }
     if (!span) return original.apply(socket, args);
+    // A span that does not record has nothing to end: the send's promise is handed back as it is.
+    if (!span.isRecording()) return original.apply(socket, callArgs);
     const sendSpan = span;
     let result: unknown;
     try {
@@ -335,7 +337,7 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
     }
     const span = this.startMessagingSpan(socket, info, SpanKind.PRODUCER, parent, frames, undefined);
     if (!this.propagationOn()) return { span, message };
-    const frame = frameForContext(trace.setSpan(parent, span));
+    const frame = frameFor(span.spanContext(), parent);
     if (!frame) return { span, message };
     // A new array: the caller's array may be reused by the application and must not grow.
     return { span, message: [...frames, frame] };
