@@ -83,7 +83,18 @@ function variedSpans(): ReadableSpan[] {
   const second = recordSpans({ 'service.name': 'enc-2', 'host.name': 'h' }, (provider) => {
     const tracer = provider.getTracer('scope-a', '1.2.3');
     for (let i = 0; i < 300; i++) {
-      const s = tracer.startSpan('GET', { kind: SpanKind.SERVER, attributes: { 'http.request.method': i % 2 ? 'GET' : 'POST', 'url.path': `/r/${i}`, 'http.response.status_code': 200 } });
+      // Cached values of one key that a careless cache would mix up: 200 and '200', 1 and true, 0 and -0.
+      const s = tracer.startSpan('GET', {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'http.request.method': i % 2 ? 'GET' : 'POST',
+          'url.path': `/r/${i}`,
+          'http.response.status_code': i % 3 ? 200 : '200',
+          'mixed.kinds': i % 2 ? 1 : true,
+          'signed.zero': i % 2 ? 0 : -0,
+          'ratio': 0.5,
+        },
+      });
       s.end();
     }
   });

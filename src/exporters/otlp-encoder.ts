@@ -23,11 +23,13 @@ const MIN_INT64 = -(2 ** 63);
 const MAX_INT64 = 2 ** 63;
 
 /**
- * Whole encoded attributes (length, key, string value) for the pairs that repeat span after span: method,
- * scheme, addresses, user agent, messaging system... Bounded in keys, values per key and value length, so odd or
- * unique values (ids, paths with ids in them) cannot grow it: they are simply encoded each time.
+ * Whole encoded attributes (length, key, value) for the pairs that repeat span after span: method, scheme,
+ * addresses, user agent, status code, port, messaging system... Strings, integers and booleans are kept. Bounded
+ * in keys, values per key and string length, so odd or unique values (ids, paths with ids in them, ephemeral
+ * ports) cannot grow it: they are simply encoded each time.
  */
-interface KnownKey { key: Buffer; values: Map<string, Buffer> }
+type CachedValue = string | number | boolean;
+interface KnownKey { key: Buffer; values: Map<CachedValue, Buffer> }
 const keyCache = new Map<string, KnownKey>();
 const KEY_CACHE_LIMIT = 256;
 const VALUES_PER_KEY = 32;
@@ -281,7 +283,8 @@ function attributes(attrs: Attributes, field: number): void {
     let known = keyCache.get(key);
     if (known === undefined && keyCache.size < KEY_CACHE_LIMIT) keyCache.set(key, (known = newKnownKey(key)));
     tag(field, 2);
-    const cached = typeof value === 'string' && known !== undefined ? known.values.get(value) : undefined;
+    const values = known !== undefined && isCacheable(value) ? known.values : undefined;
+    const cached = values?.get(value as CachedValue);
     if (cached !== undefined) {
       copy(cached);
       continue;
@@ -298,9 +301,21 @@ function attributes(attrs: Attributes, field: number): void {
     anyValue(value);
     closeMessage(valueStart, 1);
     closeMessage(kvStart, 1);
-    if (known !== undefined && typeof value === 'string' && value.length <= CACHED_VALUE_LENGTH && known.values.size < VALUES_PER_KEY) {
-      known.values.set(value, Buffer.from(buf.subarray(start, pos)));
-    }
+    if (values !== undefined && values.size < VALUES_PER_KEY) values.set(value as CachedValue, Buffer.from(buf.subarray(start, pos)));
+  }
+}
+
+/** Short strings, integers (one encoding for 0 and -0, as Map keys are the same) and booleans. */
+function isCacheable(value: unknown): value is CachedValue {
+  switch (typeof value) {
+    case 'string':
+      return value.length <= CACHED_VALUE_LENGTH;
+    case 'number':
+      return Number.isInteger(value);
+    case 'boolean':
+      return true;
+    default:
+      return false;
   }
 }
 
