@@ -221,10 +221,23 @@ describe.each(['grpc', 'http/protobuf'] as const)('TLS for https:// endpoints (%
     await front.close();
   });
 
+  it('logs over TLS: OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE names the CA for the log exporter; an unreadable one is named', async () => {
+    const { r, front } = await setup();
+    const base = { TRACES_ENABLE: 'true', EXPORTER_OTLP_ENDPOINT: front.url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: join(certDir, 'ca.pem') };
+    const trusted = await runApp('logs-script.mjs', { env: { ...base, FD_SERVICE_NAME: 'tls-logs', OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE: join(certDir, 'ca.pem') } });
+    expect(trusted.code, trusted.stderr.join('\n')).toBe(0);
+    const records = await r.waitForLogs({ where: (l) => l.resource['service.name'] === 'tls-logs', count: 9 }, 15_000);
+    expect(records.map((l) => l.body)).toContain('plain formatted line');
+    const missing = await runApp('logs-script.mjs', { env: { ...base, FD_SERVICE_NAME: 'tls-logs-missing', OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE: '/nonexistent/logs-ca.pem' } });
+    expect(missing.code).toBe(0);
+    expect(agentLines(missing.stderr).join('\n')).toMatch(/OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE or OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read \/nonexistent\/logs-ca\.pem/);
+    await front.close();
+  });
+
   it('an unreadable or garbage certificate file: one warning naming the variable, export refused, app unaffected', async () => {
     const { r, front } = await setup();
     for (const [file, pattern] of [
-      ['/nonexistent/ca.pem', /OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read \/nonexistent\/ca\.pem/],
+      ['/nonexistent/ca.pem', /OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE or OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read \/nonexistent\/ca\.pem/],
       [join(certDir, 'garbage.pem'), /./],
     ] as const) {
       const { app, base } = await serve({ EXPORTER_OTLP_ENDPOINT: front.url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_LOGS_EXPORTER: 'none', OTEL_EXPORTER_OTLP_CERTIFICATE: file });

@@ -1,0 +1,53 @@
+// The transport options the official OTLP exporters are built with, from the agent's parsed configuration: gRPC
+// metadata and credentials, HTTP headers and TLS agent options. One place for spans and logs.
+import { readFileSync } from 'node:fs';
+import type { OtlpConfig } from '../config.js';
+import { describeError, type Diag } from '../diag.js';
+
+export type Signal = 'traces' | 'logs';
+
+type GrpcBase = typeof import('@opentelemetry/otlp-grpc-exporter-base');
+
+/**
+ * Metadata and credentials for a gRPC exporter. They must come from the grpc-js the exporter itself uses, so they
+ * are made through its base package (a direct dependency at the same version). `http://` is plaintext, `https://`
+ * is TLS verified against the system roots or the configured CA.
+ */
+export function grpcTransport(otlp: OtlpConfig, diag: Diag, signal: Signal) {
+  const grpcBase = require('@opentelemetry/otlp-grpc-exporter-base') as GrpcBase;
+  const metadata = grpcBase.createEmptyMetadata();
+  for (const [key, value] of Object.entries(otlp.headers)) metadata.set(key, value);
+  if (otlp.url.startsWith('http://')) return { metadata, credentials: grpcBase.createInsecureCredentials() };
+  const tls = readTlsFiles(otlp, diag, signal);
+  return { metadata, credentials: grpcBase.createSslCredentials(tls.ca, tls.key, tls.cert) };
+}
+
+/** Headers and, for `https://` with PEM files configured, the TLS options of the exporter's HTTP agent. */
+export function httpTransport(otlp: OtlpConfig, diag: Diag, signal: Signal) {
+  const tls = otlp.url.startsWith('https://') ? readTlsFiles(otlp, diag, signal) : {};
+  return { headers: otlp.headers, httpAgentOptions: Object.keys(tls).length ? { ...tls, keepAlive: true } : undefined };
+}
+
+/** The variables a file may come from, per signal, as the warning names them (the signal's own first). */
+function variables(signal: Signal, suffix: string): string {
+  return `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_${suffix} or OTEL_EXPORTER_OTLP_${suffix}`;
+}
+
+/** The PEM files configured; one that cannot be read is warned about (by variable, never its content) and skipped. */
+function readTlsFiles(otlp: OtlpConfig, diag: Diag, signal: Signal): { ca?: Buffer; key?: Buffer; cert?: Buffer } {
+  const out: { ca?: Buffer; key?: Buffer; cert?: Buffer } = {};
+  const files = [
+    ['ca', 'CERTIFICATE', otlp.certificateFile],
+    ['key', 'CLIENT_KEY', otlp.clientKeyFile],
+    ['cert', 'CLIENT_CERTIFICATE', otlp.clientCertificateFile],
+  ] as const;
+  for (const [field, suffix, file] of files) {
+    if (!file) continue;
+    try {
+      out[field] = readFileSync(file);
+    } catch (err) {
+      diag.warn(`${variables(signal, suffix)}: cannot read ${file} (${describeError(err)}); ignoring it`);
+    }
+  }
+  return out;
+}
