@@ -7,13 +7,19 @@ import { describeError, type Diag } from '../diag.js';
 export type Signal = 'traces' | 'logs';
 
 type GrpcBase = typeof import('@opentelemetry/otlp-grpc-exporter-base');
+/** Named through the exporter base package: grpc-js is only a dev dependency here (the tests' receiver), so the
+ * declaration must not refer to it (tsc: "cannot be named without a reference", seen with a linked node_modules). */
+interface GrpcTransport {
+  metadata: ReturnType<GrpcBase['createEmptyMetadata']>;
+  credentials: ReturnType<GrpcBase['createInsecureCredentials']>;
+}
 
 /**
  * Metadata and credentials for a gRPC exporter. They must come from the grpc-js the exporter itself uses, so they
  * are made through its base package (a direct dependency at the same version). `http://` is plaintext, `https://`
  * is TLS verified against the system roots or the configured CA.
  */
-export function grpcTransport(otlp: OtlpConfig, diag: Diag, signal: Signal) {
+export function grpcTransport(otlp: OtlpConfig, diag: Diag, signal: Signal): GrpcTransport {
   const grpcBase = require('@opentelemetry/otlp-grpc-exporter-base') as GrpcBase;
   const metadata = grpcBase.createEmptyMetadata();
   for (const [key, value] of Object.entries(otlp.headers)) metadata.set(key, value);
@@ -23,7 +29,11 @@ export function grpcTransport(otlp: OtlpConfig, diag: Diag, signal: Signal) {
 }
 
 /** Headers and, for `https://` with PEM files configured, the TLS options of the exporter's HTTP agent. */
-export function httpTransport(otlp: OtlpConfig, diag: Diag, signal: Signal) {
+export function httpTransport(
+  otlp: OtlpConfig,
+  diag: Diag,
+  signal: Signal,
+): { headers: Record<string, string>; httpAgentOptions: Record<string, unknown> | undefined } {
   const tls = otlp.url.startsWith('https://') ? readTlsFiles(otlp, diag, signal) : {};
   return { headers: otlp.headers, httpAgentOptions: Object.keys(tls).length ? { ...tls, keepAlive: true } : undefined };
 }
