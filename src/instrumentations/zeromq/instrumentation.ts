@@ -295,9 +295,8 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
     } catch (err) {
       this.internalError('zeromq send not traced', err);
     }
-    if (!span) return original.apply(socket, args);
-    // A span that does not record has nothing to end: the send's promise is handed back as it is.
-    if (!span.isRecording()) return original.apply(socket, callArgs);
+    // No span, or one that does not record (nothing to end): the send's own result is handed back as it is.
+    if (!span?.isRecording()) return original.apply(socket, callArgs);
     const sendSpan = span;
     let result: unknown;
     try {
