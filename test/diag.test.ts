@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDiag, otelLogger } from '../src/diag.js';
 import { contextRunner } from '../src/instrumentations/http-context.js';
 import { serverRequestStarted } from '../src/instrumentations/http-server.js';
-import { sdkStartSpan } from '../src/instrumentations/http-span-start.js';
+import { sdkStartSpan } from '../src/span-start.js';
 
 let lines: string[];
 beforeEach(() => {

@@ -1,4 +1,4 @@
-// The http instrumentation's span start (src/instrumentations/http-span-start.ts) decides sampling itself for
+// The instrumentations' span start (src/span-start.ts) decides sampling itself for
 // requests the sampler drops, and hands the sampled trace id to the SDK for the others: the outcome must be the
 // one the SDK's Tracer alone gives — same sampling rate, same ids and flags, parent-based decisions honoured —
 // and the id generator (src/id-generator.ts) must produce valid, distinct ids.
@@ -17,7 +17,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { PooledIdGenerator } from '../src/id-generator.js';
 import { RatioSampler } from '../src/ratio-sampler.js';
-import { fastStartSpan } from '../src/instrumentations/http-span-start.js';
+import { fastStartSpan } from '../src/span-start.js';
 
 function setup(sampler: Sampler) {
   const ids = new PooledIdGenerator();

@@ -3,7 +3,7 @@ import { SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
 import type { Diag } from '../diag.js';
 import { ATTR_ERROR_TYPE } from './http-attributes.js';
 import type { ContextRunner } from './http-context.js';
-import type { StartSpan } from './http-span-start.js';
+import type { StartSpan } from '../span-start.js';
 
 export interface HttpTracing {
   tracer: Tracer;

@@ -11,14 +11,14 @@
 // parenting, propagation, x_request_id, the instrumentation scope — which test/perf-http-parity.test.ts checks
 // against the upstream instrumentation. It works from Node's http diagnostics channels (no module hook: `http`
 // is instrumented whether required or imported, and never loaded by the agent itself), wraps one `emit` per
-// emitter instead of every listener, and does no attribute work for unsampled requests (http-span-start.ts).
+// emitter instead of every listener, and does no attribute work for unsampled requests (src/span-start.ts).
 import { diag as otelDiag, trace, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import type { Instrumentation, InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { clientRequestCreated } from './http-client.js';
 import { contextRunner, type ContextRunner } from './http-context.js';
 import { serverRequestStarted } from './http-server.js';
-import { sdkStartSpan, type StartSpan } from './http-span-start.js';
+import { sdkStartSpan, type StartSpan } from '../span-start.js';
 import type { HttpTracing } from './http-tracing.js';
 
 export { REQUEST_ID_ATTRIBUTE } from './http-attributes.js';
@@ -36,7 +36,7 @@ const CLIENT_REQUEST_CREATED = 'http.client.request.created';
 export interface HttpInstrumentationOptions {
   /** Runs code under a context; the agent's uses its context manager's storage directly. */
   runner?: ContextRunner;
-  /** Starts a span; the agent's skips the SDK Tracer for requests its sampler drops (http-span-start.ts). */
+  /** Starts a span; the agent's skips the SDK Tracer for requests its sampler drops (src/span-start.ts). */
   startSpan?: StartSpan;
 }
 

@@ -8,7 +8,7 @@ import { DEFAULT_INSTRUMENTATIONS, type AgentConfig } from '../config.js';
 import { describeError, type Diag } from '../diag.js';
 import { createHttpInstrumentation, createUndiciInstrumentation } from './http.js';
 import { contextRunner } from './http-context.js';
-import { fastStartSpan, sdkStartSpan, type SpanStartOptions } from './http-span-start.js';
+import { fastStartSpan, sdkStartSpan, type SpanStartOptions } from '../span-start.js';
 import type { HttpInstrumentationOptions } from './http.js';
 import { ZeroMqInstrumentation } from './zeromq/index.js';
 
@@ -23,7 +23,7 @@ const BUILT_IN: Record<string, BuiltIn> = {
   http: { create: (_config, http) => createHttpInstrumentation(http), esmModules: [] },
   undici: { create: createUndiciInstrumentation, esmModules: [] },
   zeromq: {
-    create: (config) => new ZeroMqInstrumentation({ propagation: config.zmqPropagation }),
+    create: (config, http) => new ZeroMqInstrumentation({ propagation: config.zmqPropagation }, http.startSpan),
     esmModules: ['zeromq'],
   },
 };

@@ -20,6 +20,7 @@ import {
   InstrumentationNodeModuleFile,
 } from '@opentelemetry/instrumentation';
 import { bodySize } from './frames.js';
+import { sdkStartSpan, type StartSpan } from '../../span-start.js';
 import { attachContext, messageRegistry } from './message-context.js';
 import { contextFromFrame, frameFor, takeTraceFrame } from './propagator.js';
 import {
@@ -129,7 +130,11 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
   private compatPatches: MethodPatch[] = [];
   private versionWarned = false;
 
-  constructor(config: ZeroMqInstrumentationConfig = {}) {
+  /** `startSpan`: the agent's (src/span-start.ts) skips the SDK Tracer's generic layers, as for http. */
+  constructor(
+    config: ZeroMqInstrumentationConfig = {},
+    private readonly startSpan: StartSpan = sdkStartSpan,
+  ) {
     super(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION, config);
   }
 
@@ -344,7 +349,7 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
 
   /**
    * A PRODUCER (send) or CONSUMER (receive) span; `frames` undefined for a receive that failed. Its attributes are
-   * set after the start, and only when it records: passed in startSpan's options they cost more (the SDK copies and
+   * set after the start, and only when it records: passed in the SDK startSpan's options they cost more (it copies and
    * checks options.attributes twice, before and after sampling, ~1 µs per span on the benchmark machine), and the
    * samplers the agent configures (the standard ones) never read them.
    */
@@ -358,7 +363,7 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
   ): Span {
     endpointOf(socket, info); // names the span after the endpoint, read from libzmq on first use
     const send = kind === SpanKind.PRODUCER;
-    const span = this.tracer.startSpan(send ? info.sendName : info.receiveName, startTime === undefined ? { kind } : { kind, startTime }, parent);
+    const span = this.startSpan(this.tracer, send ? info.sendName : info.receiveName, kind, parent, startTime);
     if (span.isRecording()) span.setAttributes(messageAttributes(socket, info, send ? OPERATION_SEND : OPERATION_RECEIVE, frames));
     return span;
   }
