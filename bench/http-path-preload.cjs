@@ -33,7 +33,7 @@ let instrumentation;
 if (ours) {
   const { createHttpInstrumentation } = require(path.join(root, 'dist/src/instrumentations/http.js'));
   const { contextRunner } = require(path.join(root, 'dist/src/instrumentations/http-context.js'));
-  const { fastStartSpan } = require(path.join(root, 'dist/src/instrumentations/http-span-start.js'));
+  const { fastStartSpan } = require(path.join(root, 'dist/src/span-start.js'));
   instrumentation = createHttpInstrumentation({ runner: contextRunner(contextManager), startSpan: fastStartSpan({ sampler, ids }) });
 } else {
   const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
