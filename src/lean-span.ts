@@ -1,4 +1,5 @@
-// The recorded spans of the agent's own instrumentations (http, fetch, zeromq): the SDK's span, minus its cost.
+// The recorded spans of the agent's own instrumentations (http/https servers and clients, zeromq): the SDK's span,
+// minus its cost. (fetch spans come from instrumentation-undici's own tracer calls and stay SDK spans.)
 //
 // Why not the SDK's SpanImpl: on the benchmark machine a recorded HTTP span cost ~4–6 µs of the server's CPU
 // through Tracer.startSpan + SpanImpl, most of it in generic layers the agent's spans never need: options and

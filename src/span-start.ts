@@ -1,6 +1,6 @@
-// Starting the spans of the agent's own instrumentations (http, fetch, zeromq) without the SDK Tracer's generic
-// layers. Same sampler, same id generator, same span context (ids, flags, trace state) and same processors as
-// Tracer.startSpan would use, but:
+// Starting the spans of the agent's own instrumentations (http/https servers and clients, zeromq) without the SDK
+// Tracer's generic layers. Same sampler, same id generator, same span context (ids, flags, trace state) and same
+// processors as Tracer.startSpan would use, but:
 //  - a span the sampler drops is `trace.wrapSpanContext(spanContext)` built here, as the Tracer does, without the
 //    rest of that method (self-observability counters with their attribute objects and closures, attribute and
 //    link sanitising, a debug log call), which measured ~11 µs of CPU per request in a live server here;

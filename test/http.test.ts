@@ -98,6 +98,21 @@ describe('entry points', () => {
   });
 });
 
+describe('recorded spans', () => {
+  it("are the agent's lean spans in a preloaded process (the SDK Tracer is only the fallback)", async () => {
+    const service = 'lean-spans';
+    const { port } = await startServer(
+      { TRACES_ENABLE: 'true', EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl, FD_SERVICE_NAME: service },
+      'http-server.cjs',
+      ['--require', '@x/trace-agent'],
+    );
+    expect(await (await fetch(`http://127.0.0.1:${port}/active-span`)).text()).toBe('LeanSpan');
+    const [span] = await receiver.waitForSpans((s) => byService(service)(s) && s.kind === SERVER);
+    expect(span!.attributes['url.path']).toBe('/active-span');
+    expect(span!.attributes['http.response.status_code']).toBe(200);
+  });
+});
+
 describe('incoming trace context', () => {
   it('continues a W3C traceparent sent by a caller without the agent', async () => {
     const service = 'continue-traceparent';
