@@ -11,7 +11,8 @@ import { propagation, SpanKind, SpanStatusCode, type Context, type Span, type Te
 import { isTracingSuppressed } from '@opentelemetry/core';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { ATTR_ERROR_TYPE, clientRequestAttributes, clientResponseAttributes } from './http-attributes.js';
-import { nobodyListens, SpanContextLayer } from './http-context.js';
+import { SpanContextLayer } from '../context-layer.js';
+import { nobodyListens } from './http-context.js';
 import { internalError, recordError, type HttpTracing } from './http-tracing.js';
 
 type EmitFn = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;

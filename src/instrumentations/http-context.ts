@@ -3,8 +3,7 @@
 // context by wrapping its one `emit` method instead of wrapping every listener that is ever added to it (which
 // is what `context.bind(ctx, emitter)` does: 8 patched methods, a WeakMap and a closure per listener, per request).
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import { context, INVALID_SPAN_CONTEXT, ROOT_CONTEXT, trace, type Context, type ContextManager } from '@opentelemetry/api';
-import { RPCType, setRPCMetadata } from '@opentelemetry/core';
+import { context, ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';
 
 type AnyFn = (...args: unknown[]) => unknown;
 
@@ -44,64 +43,3 @@ export function nobodyListens(emitter: object, event: unknown): boolean {
   const events = (emitter as EmitterInternals)._events;
   return events !== undefined && events[event as string] === undefined;
 }
-
-/**
- * The context an HTTP span runs in: the parent plus the span (and its RPC metadata) in one small object.
- * `trace.setSpan` + `setRPCMetadata` on the API's BaseContext copy its whole Map and build three closures each,
- * per request; a Context is an interface, so this layer answers its own two keys and defers to the parent for
- * the rest. Deriving from it (setValue/deleteValue) adds one more layer, as immutable as before.
- */
-export class SpanContextLayer implements Context {
-  constructor(
-    private readonly parent: Context,
-    private readonly span: unknown,
-    private readonly rpc: unknown,
-  ) {}
-  getValue(key: symbol): unknown {
-    if (key === SPAN_KEY) return this.span;
-    if (key === RPC_KEY && this.rpc !== undefined) return this.rpc;
-    return this.parent.getValue(key);
-  }
-  setValue(key: symbol, value: unknown): Context {
-    return new ValueLayer(this, key, value);
-  }
-  deleteValue(key: symbol): Context {
-    return new ValueLayer(this, key, undefined); // reads as absent, as BaseContext's deleteValue does
-  }
-}
-
-class ValueLayer implements Context {
-  constructor(
-    private readonly parent: Context,
-    private readonly key: symbol,
-    private readonly value: unknown,
-  ) {}
-  getValue(key: symbol): unknown {
-    return key === this.key ? this.value : this.parent.getValue(key);
-  }
-  setValue(key: symbol, value: unknown): Context {
-    return new ValueLayer(this, key, value);
-  }
-  deleteValue(key: symbol): Context {
-    return new ValueLayer(this, key, undefined);
-  }
-}
-
-/** The key an API helper stores its value under, learnt by letting it set the value on a probe context. */
-function keyUsedBy(set: (probe: Context) => unknown): symbol {
-  let key: symbol | undefined;
-  const probe: Context = {
-    getValue: () => undefined,
-    setValue: (k) => {
-      key = k;
-      return probe;
-    },
-    deleteValue: () => probe,
-  };
-  set(probe);
-  if (key === undefined) throw new Error('context key not found');
-  return key;
-}
-
-const SPAN_KEY = keyUsedBy((probe) => trace.setSpan(probe, trace.wrapSpanContext(INVALID_SPAN_CONTEXT)));
-const RPC_KEY = keyUsedBy((probe) => setRPCMetadata(probe, { type: RPCType.HTTP, span: trace.wrapSpanContext(INVALID_SPAN_CONTEXT) }));

@@ -16,7 +16,8 @@ import {
   ATTR_HTTP_ROUTE,
   serverRequestAttributes,
 } from './http-attributes.js';
-import { nobodyListens, SpanContextLayer } from './http-context.js';
+import { SpanContextLayer } from '../context-layer.js';
+import { nobodyListens } from './http-context.js';
 import { internalError, recordError, type HttpTracing } from './http-tracing.js';
 
 type EmitFn = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;

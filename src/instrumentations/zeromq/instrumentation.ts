@@ -19,6 +19,7 @@ import {
   InstrumentationNodeModuleDefinition,
   InstrumentationNodeModuleFile,
 } from '@opentelemetry/instrumentation';
+import { SpanContextLayer } from '../../context-layer.js';
 import { bodySize } from './frames.js';
 import { sdkStartSpan, type StartSpan } from '../../span-start.js';
 import { attachContext, messageRegistry } from './message-context.js';
@@ -409,7 +410,7 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
       // producer span is the hop plus queueing time.
       const span = this.startMessagingSpan(socket, info, SpanKind.CONSUMER, parent, frames, undefined);
       span.end();
-      const messageContext = trace.setSpan(parent, span);
+      const messageContext: Context = new SpanContextLayer(parent, span, undefined);
       attachContext(frames, messageContext);
       const first: unknown = frames[0];
       if (info.compat && typeof first === 'object' && first !== null) {

@@ -29,6 +29,7 @@ import {
   type SpanContext,
 } from '@opentelemetry/api';
 import { TraceState, W3CBaggagePropagator } from '@opentelemetry/core';
+import { SpanContextLayer } from '../../context-layer.js';
 import type { TraceFrame } from './types.js';
 
 export const FRAME_MAGIC = Buffer.from([0xff, 0x5a, 0x54, 0x43]);
@@ -177,13 +178,14 @@ export function frameFor(sc: SpanContext, ctx: Context): Buffer | undefined {
 
 /** The remote context a decoded frame describes, rooted at ROOT_CONTEXT (the sender's context, not ours). */
 export function contextFromFrame(f: TraceFrame): Context {
-  let ctx = trace.setSpanContext(ROOT_CONTEXT, {
+  const remote = trace.wrapSpanContext({
     traceId: f.traceId,
     spanId: f.spanId,
     traceFlags: f.traceFlags,
     isRemote: true,
     traceState: f.traceState ? new TraceState(f.traceState) : undefined,
   });
+  let ctx: Context = new SpanContextLayer(ROOT_CONTEXT, remote, undefined); // trace.setSpanContext, without a Map
   if (f.baggage) ctx = baggagePropagator.extract(ctx, { baggage: f.baggage }, defaultTextMapGetter);
   return ctx;
 }
