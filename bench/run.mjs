@@ -21,7 +21,7 @@ const env = (name, quickValue, fullValue) => (process.env[name] ??= String(quick
 env('BENCH_STARTUP_ROUNDS', 10, 30);
 env('BENCH_ROUNDS', 2, 3);
 env('BENCH_SECONDS', 3, 5);
-env('BENCH_ZMQ_MESSAGES', 20_000, 50_000);
+env('BENCH_ZMQ_MESSAGES', 50_000, 200_000);
 env('BENCH_SPANS', 300_000, 1_000_000);
 
 const machine = machineLine();
