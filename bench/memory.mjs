@@ -42,7 +42,7 @@ export function printMemory(m) {
   console.log('| spans | RSS MiB | JS heap used MiB | V8 new space MiB |');
   console.log('|---|---|---|---|');
   for (const s of m.samples.filter((s) => s.spans % 250_000 === 0 || s.spans === 50_000)) {
-    console.log(`| ${s.spans.toLocaleString('en-US')} | ${s.rssMiB.toFixed(1)} | ${s.heapUsedMiB.toFixed(1)} | ${s.newSpaceMiB?.toFixed(1) ?? '—'} |`);
+    console.log(`| ${s.spans.toLocaleString('en-US')} | ${s.rssMiB.toFixed(1)} | ${s.heapUsedMiB.toFixed(1)} | ${s.newSpaceMiB.toFixed(1)} |`);
   }
   console.log(`growth ${m.growthMiB.toFixed(1)} MiB (peak ${m.peakMiB.toFixed(1)}), second half ${m.secondHalfMiB >= 0 ? '+' : ''}${m.secondHalfMiB.toFixed(1)} MiB`);
 }

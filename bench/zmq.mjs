@@ -45,12 +45,13 @@ function start(script, args, contender) {
 }
 
 async function once(contender, count) {
+  const total = warmup() + count;
   const consumer = start('zmq-pull.cjs', [String(warmup()), String(count)], contender);
   const { endpoint } = await consumer.next();
-  const producer = start('zmq-push.cjs', [endpoint, String(warmup() + count)], contender);
+  const producer = start('zmq-push.cjs', [endpoint, String(total)], contender);
   const { msgPerSec } = await consumer.next();
   const dropped = (await producer.exited) + (await consumer.exited);
-  return { msgPerSec, dropped, spans: contender.args.length ? 2 * (warmup() + count) : 0 };
+  return { msgPerSec, dropped, spans: contender.args.length ? 2 * total : 0 };
 }
 
 export async function measureZmq() {
