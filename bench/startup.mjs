@@ -32,10 +32,12 @@ function once(c) {
   return { ms, rssMiB: JSON.parse(line).maxRssKiB / 1024 };
 }
 
-const median = (xs) => {
+const quantile = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  const i = (s.length - 1) * q;
+  return s[Math.floor(i)] + (s[Math.ceil(i)] - s[Math.floor(i)]) * (i - Math.floor(i));
 };
+const median = (xs) => quantile(xs, 0.5);
 
 export function measureStartup(n = rounds) {
   const samples = contenders.map(() => ({ ms: [], rss: [] }));
@@ -47,16 +49,34 @@ export function measureStartup(n = rounds) {
       samples[j].rss.push(rssMiB);
     });
   }
-  return contenders.map((c, j) => ({ name: c.name, ms: median(samples[j].ms), rssMiB: median(samples[j].rss) }));
+  // The time added is the median of each round's difference to that round's bare run (with its quartiles), not the
+  // difference of two medians: the machine's speed drifts over a run by more than the few ms the tracing-off path
+  // costs, and a paired difference cancels the drift that both runs of a round share.
+  return contenders.map((c, j) => {
+    const added = samples[j].ms.map((ms, i) => ms - samples[0].ms[i]);
+    return {
+      name: c.name,
+      ms: median(samples[j].ms),
+      addedMs: median(added),
+      addedQuartiles: [quantile(added, 0.25), quantile(added, 0.75)],
+      rssMiB: median(samples[j].rss),
+    };
+  });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.log(`start-up, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), ${new Date().toISOString()}, ${rounds} rounds, medians`);
   const rows = measureStartup();
+  printStartup(rows);
+}
+
+/** Wall time, the time added to bare node (median of paired differences, with quartiles), peak RSS. */
+export function printStartup(rows) {
   const bare = rows[0];
-  console.log('| contender | wall ms | added ms | peak RSS MiB | added MiB |');
+  console.log('| contender | wall ms | added ms (quartiles) | peak RSS MiB | added MiB |');
   console.log('|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.name} | ${r.ms.toFixed(1)} | ${(r.ms - bare.ms).toFixed(1)} | ${r.rssMiB.toFixed(1)} | ${(r.rssMiB - bare.rssMiB).toFixed(1)} |`);
+    const q = r === bare ? '' : ` (${r.addedQuartiles.map((x) => x.toFixed(1)).join(' … ')})`;
+    console.log(`| ${r.name} | ${r.ms.toFixed(1)} | ${r.addedMs.toFixed(1)}${q} | ${r.rssMiB.toFixed(1)} | ${(r.rssMiB - bare.rssMiB).toFixed(1)} |`);
   }
 }
