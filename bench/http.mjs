@@ -1,12 +1,18 @@
 // HTTP req/s and p99 latency of a hello-world server under each contender, with every traced request exported
-// to a local sink (its own process) that answers without decoding. Contenders alternate round by round; medians.
+// to a local sink (its own process) that answers without decoding.
+//
+// Every contender's server is started once and warmed up; then each round loads each server in turn for
+// BENCH_SECONDS (the order reversed every other round). A contender's ratio is the median of its per-round ratios to
+// bare node's run in the same round: this machine's speed drifts by more than the differences measured here, often
+// within a minute, and a ratio of two runs taken seconds apart cancels most of that drift (a ratio of medians taken
+// over minutes does not).
 import autocannon from 'autocannon';
 import { freePort, machineLine, median, startProcess, waitForPort } from './lib.mjs';
 import { startSinkProcess } from './sink.mjs';
 
 // Read when measuring (bench/run.mjs sets them after importing this module).
-const rounds = () => Number(process.env.BENCH_ROUNDS ?? 3);
-const seconds = () => Number(process.env.BENCH_SECONDS ?? 5);
+const rounds = () => Number(process.env.BENCH_HTTP_ROUNDS ?? 10);
+const seconds = () => Number(process.env.BENCH_SECONDS ?? 2);
 const connections = 32;
 
 export function httpContenders(sink, { consoleLog = false } = {}) {
@@ -33,42 +39,55 @@ export function httpContenders(sink, { consoleLog = false } = {}) {
   return list;
 }
 
-async function measure(contender) {
+async function startServer(contender) {
   const port = await freePort();
   const proc = startProcess(contender.args, 'bench/http-app.cjs', { ...contender.env, PORT: String(port) });
-  try {
-    await waitForPort(port);
-    const url = `http://127.0.0.1:${port}/`;
-    await autocannon({ url, connections, duration: 1 }); // warm-up: JIT, connections, exporter loaded
-    const r = await autocannon({ url, connections, duration: seconds() });
-    return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx };
-  } finally {
-    await proc.stop();
-  }
+  await waitForPort(port);
+  return { proc, url: `http://127.0.0.1:${port}/` };
+}
+
+async function load(url, duration) {
+  const r = await autocannon({ url, connections, duration });
+  return { rps: r.requests.total / duration, p99: r.latency.p99, errors: r.errors + r.non2xx };
 }
 
 export async function measureHttp(options = {}) {
   const sink = await startSinkProcess();
   const contenders = httpContenders(sink, options);
-  const samples = contenders.map(() => ({ rps: [], p99: [], errors: 0 }));
-  for (let i = 0; i < rounds(); i++) {
-    for (const [j, c] of contenders.entries()) {
-      const r = await measure(c);
-      samples[j].rps.push(r.rps);
-      samples[j].p99.push(r.p99);
-      samples[j].errors += r.errors;
+  const servers = [];
+  try {
+    for (const c of contenders) servers.push(await startServer(c));
+    for (const s of servers) await load(s.url, 2); // warm-up: JIT, connections, exporter loaded
+    const samples = contenders.map(() => ({ rps: [], p99: [], errors: 0 }));
+    for (let i = 0; i < rounds(); i++) {
+      const order = [...contenders.keys()];
+      if (i % 2) order.reverse();
+      for (const j of order) {
+        const r = await load(servers[j].url, seconds());
+        samples[j].rps.push(r.rps);
+        samples[j].p99.push(r.p99);
+        samples[j].errors += r.errors;
+      }
     }
+    const bare = samples[0].rps;
+    const rows = contenders.map((c, j) => ({
+      name: c.name,
+      rps: median(samples[j].rps),
+      ratio: median(samples[j].rps.map((rps, i) => rps / bare[i])),
+      p99: median(samples[j].p99),
+      errors: samples[j].errors,
+    }));
+    return { rows, exported: await sink.close() };
+  } finally {
+    await Promise.all(servers.map((s) => s.proc.stop()));
   }
-  const exported = await sink.close();
-  return { rows: contenders.map((c, j) => ({ name: c.name, rps: median(samples[j].rps), p99: median(samples[j].p99), errors: samples[j].errors })), exported };
 }
 
 export function printHttp(title, { rows, exported }) {
-  const bare = rows[0];
-  console.log(`\n${title} (${rounds()} rounds x ${seconds()}s, ${connections} connections, medians; sink got ${exported.requests} exports, ${(exported.bytes / 1e6).toFixed(1)} MB)`);
+  console.log(`\n${title} (${rounds()} rounds x ${seconds()}s, ${connections} connections, medians; % of bare = median of the rounds' ratios; sink got ${exported.requests} exports, ${(exported.bytes / 1e6).toFixed(1)} MB)`);
   console.log('| contender | req/s | % of bare | p99 ms | errors |');
   console.log('|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${((100 * r.rps) / bare.rps).toFixed(1)}% | ${r.p99} | ${r.errors} |`);
+  for (const r of rows) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${(100 * r.ratio).toFixed(1)}% | ${r.p99} | ${r.errors} |`);
 }
 
 if (process.argv[1]?.endsWith('http.mjs')) {
