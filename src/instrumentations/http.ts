@@ -8,7 +8,7 @@
 // the response (context.bind(emitter)) plus a closure per listener, runs every hook through
 // safeExecuteInTheMiddle, computes all attributes before the sampler has decided, and keeps metric attribute
 // objects nothing reads. This one records the same spans — names, kinds, attributes (http-attributes.ts), status,
-// parenting, propagation, x_request_id, the instrumentation scope — which test/perf-http-parity.test.ts checks
+// parenting, propagation, x_request_id, the instrumentation scope — which test/http-parity.test.ts checks
 // against the upstream instrumentation. It works from Node's http diagnostics channels (no module hook: `http`
 // is instrumented whether required or imported, and never loaded by the agent itself), wraps one `emit` per
 // emitter instead of every listener, and does no attribute work for unsampled requests (src/span-start.ts).

@@ -1,9 +1,12 @@
-// Decoding of OTLP export requests (protobuf or OTLP/JSON) with protobufjs from the official
-// .proto files, and normalization into the Received* shapes. Both wire formats go through the
+// Decoding of OTLP export requests (protobuf or OTLP/JSON) with protobufjs code generated from the official
+// opentelemetry-proto definitions, and normalization into the Received* shapes. Both wire formats go through the
 // same protobufjs message -> plain object path so gRPC, http/protobuf and http/json cannot drift.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Root, type IConversionOptions, type Message, type Type } from 'protobufjs';
+//
+// The schema is the protobufjs static module OpenTelemetry JS generated from opentelemetry-proto and published in
+// @opentelemetry/otlp-transformer 0.210.0 (devDependency alias `otlp-proto-root`): a published package, so a fresh
+// clone decodes with nothing beside it, and code independent of the agent's own one-pass encoder.
+import type { IConversionOptions } from 'protobufjs';
+import otlpRoot from 'otlp-proto-root/build/src/generated/root.js';
 import type {
   AttrValue,
   Attributes,
@@ -15,16 +18,22 @@ import type {
   ReceiverSignal,
 } from './otlp-receiver-types.js';
 
-export const PROTO_FILES: Record<ReceiverSignal, string> = {
-  traces: 'opentelemetry/proto/collector/trace/v1/trace_service.proto',
-  logs: 'opentelemetry/proto/collector/logs/v1/logs_service.proto',
-  metrics: 'opentelemetry/proto/collector/metrics/v1/metrics_service.proto',
-};
+/** One generated message class: the static counterparts of protobufjs reflection's Type methods. */
+export interface GeneratedType {
+  decode(bytes: Uint8Array): object;
+  encode(message: object): { finish(): Uint8Array };
+  fromObject(object: Record<string, unknown>): object;
+  toObject(message: object, options: IConversionOptions): object;
+}
 
-const REQUEST_TYPES: Record<ReceiverSignal, string> = {
-  traces: 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest',
-  logs: 'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',
-  metrics: 'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest',
+type Collector = Record<'trace' | 'logs' | 'metrics', { v1: Record<string, GeneratedType> }>;
+const collector = (otlpRoot as unknown as { opentelemetry: { proto: { collector: Collector } } }).opentelemetry.proto.collector;
+
+/** Request and (empty) response message of each signal's Export call. */
+export const MESSAGES: Record<ReceiverSignal, { request: GeneratedType; response: GeneratedType }> = {
+  traces: { request: collector.trace.v1.ExportTraceServiceRequest!, response: collector.trace.v1.ExportTraceServiceResponse! },
+  logs: { request: collector.logs.v1.ExportLogsServiceRequest!, response: collector.logs.v1.ExportLogsServiceResponse! },
+  metrics: { request: collector.metrics.v1.ExportMetricsServiceRequest!, response: collector.metrics.v1.ExportMetricsServiceResponse! },
 };
 
 /** Top-level JSON field of each request; anything else (e.g. snake_case) would be silently dropped. */
@@ -35,25 +44,6 @@ const JSON_ROOT_FIELDS: Record<ReceiverSignal, string> = {
 };
 
 const KIND_NAMES = ['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'];
-
-/** <repo root>/../shared/otlp-proto, repo root being two levels above test/helpers. */
-export function defaultProtoDir(): string {
-  // __dirname rather than import.meta: vitest provides it, and it type-checks whether tsc sees
-  // this file as CommonJS (package.json has no "type") or as ESM.
-  return path.resolve(__dirname, '..', '..', '..', 'shared', 'otlp-proto');
-}
-
-/** Throws a message that says exactly what is missing, instead of a protobufjs ENOENT deep inside. */
-export function assertProtoDir(protoDir: string): void {
-  const missing = Object.values(PROTO_FILES).filter((f) => !fs.existsSync(path.join(protoDir, f)));
-  if (missing.length > 0) {
-    throw new Error(
-      `OTLP receiver: official OTLP .proto files not found under ${protoDir} ` +
-        `(missing: ${missing.join(', ')}). Expected the opentelemetry-proto tree at ` +
-        `<repo root>/../shared/otlp-proto, or pass { protoDir } to startReceiver().`,
-    );
-  }
-}
 
 export interface DecodedBatch {
   spans: ReceivedSpan[];
@@ -149,22 +139,11 @@ const CONVERSION: IConversionOptions = {
 };
 
 export class OtlpDecoder {
-  private readonly types: Record<ReceiverSignal, Type>;
-
-  constructor(protoDir: string) {
-    assertProtoDir(protoDir);
-    const root = new Root();
-    // Imports inside the protos are relative to the proto root ("opentelemetry/proto/...").
-    root.resolvePath = (_origin: string, target: string) =>
-      path.isAbsolute(target) ? target : path.join(protoDir, target);
-    root.loadSync(Object.values(PROTO_FILES), { keepCase: false });
-    root.resolveAll();
-    this.types = {
-      traces: root.lookupType(REQUEST_TYPES.traces),
-      logs: root.lookupType(REQUEST_TYPES.logs),
-      metrics: root.lookupType(REQUEST_TYPES.metrics),
-    };
-  }
+  private readonly types: Record<ReceiverSignal, GeneratedType> = {
+    traces: MESSAGES.traces.request,
+    logs: MESSAGES.logs.request,
+    metrics: MESSAGES.metrics.request,
+  };
 
   /** Binary protobuf (gRPC and http/protobuf). Throws when the bytes are not a valid message. */
   decodeProtobuf(signal: ReceiverSignal, body: Uint8Array, protocol: ReceiverProtocol, headers: Headers): DecodedBatch {
@@ -188,7 +167,7 @@ export class OtlpDecoder {
 
   private normalize(
     signal: ReceiverSignal,
-    message: Message,
+    message: object,
     protocol: ReceiverProtocol,
     headers: Headers,
     problems: string[],

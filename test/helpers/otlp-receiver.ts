@@ -15,8 +15,7 @@ import {
   type ServiceDefinition,
   type ServiceError,
 } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { OtlpDecoder, PROTO_FILES, defaultProtoDir, assertProtoDir, type DecodedBatch } from './otlp-receiver-decode.js';
+import { MESSAGES, OtlpDecoder, type DecodedBatch } from './otlp-receiver-decode.js';
 import type {
   Headers,
   ReceivedLog,
@@ -29,7 +28,6 @@ import type {
 } from './otlp-receiver-types.js';
 
 export type * from './otlp-receiver-types.js';
-export { defaultProtoDir } from './otlp-receiver-decode.js';
 
 const HOST = '127.0.0.1';
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -53,8 +51,6 @@ const GRPC_SERVICES: Record<ReceiverSignal, string> = {
 export type Match<T> = number | ((item: T) => boolean) | { where?: (item: T) => boolean; count?: number };
 
 export interface ReceiverOptions {
-  /** Directory holding opentelemetry/proto/...; default <repo root>/../shared/otlp-proto. */
-  protoDir?: string;
   /** Fixed ports; default 0 (ephemeral). */
   grpcPort?: number;
   httpPort?: number;
@@ -148,11 +144,9 @@ class Receiver implements OtlpReceiver {
   private closed = false;
 
   constructor(opts: ReceiverOptions) {
-    const protoDir = opts.protoDir ?? defaultProtoDir();
-    assertProtoDir(protoDir);
     this.mode = opts.mode ?? 'ok';
-    this.decoder = new OtlpDecoder(protoDir);
-    this.grpcServices = loadGrpcServices(protoDir);
+    this.decoder = new OtlpDecoder();
+    this.grpcServices = grpcServices();
   }
 
   get grpcUrl(): string {
@@ -436,18 +430,25 @@ class Receiver implements OtlpReceiver {
 }
 
 /**
- * proto-loader gives the official service definitions (paths, response serializers); the request
- * deserializer is replaced by identity so our protobufjs decoder sees the raw bytes and can
- * record undecodable bodies instead of grpc-js failing them invisibly.
+ * Each signal's Export method as opentelemetry-proto defines it (path, unary). The request deserializer is the
+ * identity so our protobufjs decoder sees the raw bytes and can record undecodable bodies instead of grpc-js failing
+ * them invisibly; the response is the generated (empty) Export*ServiceResponse.
  */
-function loadGrpcServices(protoDir: string): Record<ReceiverSignal, ServiceDefinition> {
-  const pkg = loadSync(Object.values(PROTO_FILES), { includeDirs: [protoDir], keepCase: false });
+function grpcServices(): Record<ReceiverSignal, ServiceDefinition> {
   const services = {} as Record<ReceiverSignal, ServiceDefinition>;
   for (const [signal, name] of Object.entries(GRPC_SERVICES) as [ReceiverSignal, string][]) {
-    const def = pkg[name] as ServiceDefinition | undefined;
-    const exportMethod = def?.['Export'];
-    if (!exportMethod) throw new Error(`OTLP receiver: ${name}/Export not found in ${protoDir}`);
-    services[signal] = { Export: { ...exportMethod, requestDeserialize: (buf: Buffer) => buf } };
+    const response = MESSAGES[signal].response;
+    services[signal] = {
+      Export: {
+        path: `/${name}/Export`,
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: (buf: Buffer) => buf,
+        requestDeserialize: (buf: Buffer) => buf,
+        responseSerialize: (msg: object) => Buffer.from(response.encode(msg).finish()),
+        responseDeserialize: (buf: Buffer) => response.decode(buf),
+      },
+    };
   }
   return services;
 }

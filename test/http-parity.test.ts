@@ -39,7 +39,7 @@ function tlsFiles(): Record<string, string> {
 }
 
 async function run(mode: 'ours' | 'upstream', tls: Record<string, string>): Promise<Output> {
-  const { stdout } = await promisify(execFile)(TEST_NODE, [join(FIXTURES, 'perf-http-parity.cjs'), mode], {
+  const { stdout } = await promisify(execFile)(TEST_NODE, [join(FIXTURES, 'http-parity.cjs'), mode], {
     cwd: REPO_ROOT,
     env: cleanEnv(tls),
   });

@@ -30,13 +30,13 @@ describe('syncHooksWork (import-in-the-middle supportsSyncHooks, inlined)', () =
 
 describe.runIf(syncHooksWork(process.versions.node))('the ESM loader hook, armed on first use', () => {
   it('is not loaded until a listed module is imported, then wraps that import (zeromq gets instrumented)', async () => {
-    const run = await runApp('perf-lazy-esm.mjs', { env: { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'none' } });
+    const run = await runApp('lazy-esm-hook.mjs', { env: { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'none' } });
     expect(run.code, run.stderr.join('\n')).toBe(0);
     expect(JSON.parse(run.stdout.at(-1)!)).toEqual({ before: false, afterHttp: false, after: true, patched: true });
   });
 
   it('control: with the zeromq instrumentation off nothing is armed or patched', async () => {
-    const run = await runApp('perf-lazy-esm.mjs', {
+    const run = await runApp('lazy-esm-hook.mjs', {
       env: { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'none', OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'zeromq' },
     });
     expect(run.code, run.stderr.join('\n')).toBe(0);
