@@ -50,12 +50,12 @@ export function createDiag(level: LogLevel, secrets: readonly string[] = []): Di
   };
 }
 
-/** Replaces every secret and every URL's user:password with `***`. */
-export function redactor(secrets: readonly string[]): (message: string) => string {
+/** Replaces every secret with `mask` and every URL's user:password with `***`. */
+export function redactor(secrets: readonly string[], mask = '***'): (message: string) => string {
   const list = [...new Set(secrets.filter((s) => s.length >= MIN_SECRET_LENGTH))].sort((a, b) => b.length - a.length);
   return (message) => {
     let out = message.replace(URL_CREDENTIALS, '$1***@');
-    for (const secret of list) if (out.includes(secret)) out = out.split(secret).join('***');
+    for (const secret of list) if (out.includes(secret)) out = out.split(secret).join(mask);
     return out;
   };
 }
@@ -102,7 +102,8 @@ export function otelLogger(diag: Diag): DiagLogger {
 
 const SDK_QUEUE_DROP = /^Dropped \d+ spans because maxQueueSize reached$/;
 
-function safeDecode(s: string): string {
+/** decodeURIComponent, or the input when it is not valid percent-encoding. */
+export function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {

@@ -21,7 +21,7 @@ import {
 import type { AgentConfig, LogLevel } from './config.js';
 import { describeError, otelLogger, type Diag } from './diag.js';
 import { createSpanExporters } from './exporters/index.js';
-import { LazySpanExporter, OutageGate } from './exporters/lazy.js';
+import { LazyExporter, OutageGate } from './exporters/lazy.js';
 import { spanQueueWatch } from './exporters/queue-watch.js';
 import { createInstrumentations } from './instrumentations/index.js';
 import { registerEsmHook } from './esm-hook.js';
@@ -35,7 +35,7 @@ import { TraceContextPropagator } from './tracecontext.js';
 
 export function startSdk(config: AgentConfig, diag: Diag): void {
   otelDiag.setLogger(otelLogger(diag), { logLevel: OTEL_LEVEL[config.logLevel], suppressOverrideMessage: true });
-  // Export failures are reported once per outage by the exporters' wrappers (LazySpanExporter, logs); the
+  // Export failures are reported once per outage by the exporters' wrappers (LazyExporter); the
   // SDK's own per-batch error reports would repeat them with a stack each time.
   setGlobalErrorHandler((err) => diag.debug(`OpenTelemetry SDK error: ${describeError(err)}`));
 
@@ -48,7 +48,7 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
       exportTimeoutMillis: config.batch.exportTimeoutMs,
       selfObsMeterProvider: spanQueueWatch(config.batch.maxQueueSize, diag), // counts queue-full drops
     });
-    return exporter instanceof LazySpanExporter ? new OutageGate(exporter, batch) : batch;
+    return exporter instanceof LazyExporter ? new OutageGate(exporter, batch) : batch;
   });
   const resource = buildResource(config, diag);
   const sampler = createSampler(config.sampler);

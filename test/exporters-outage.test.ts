@@ -8,7 +8,7 @@ import { BatchSpanProcessor, TracerProvider, type ReadableSpan, type SpanExporte
 import { describe, expect, it } from 'vitest';
 import type { OtlpConfig } from '../src/config.js';
 import type { Diag } from '../src/diag.js';
-import { LazySpanExporter, OutageGate, RETRY_PERIOD_MS } from '../src/exporters/lazy.js';
+import { LazyExporter, OutageGate, RETRY_PERIOD_MS } from '../src/exporters/lazy.js';
 
 const otlp: OtlpConfig = { protocol: 'http/protobuf', url: 'http://127.0.0.1:1/v1/traces', headers: {}, compression: 'none', timeoutMs: 1000 };
 
@@ -45,7 +45,7 @@ describe('a collector that fails fast', () => {
   it('is tried at most once per retry period; spans in between never reach the queue; recovery counts them', async () => {
     const { state, exporter } = collector();
     const { diag, lines } = recordingDiag();
-    const lazy = new LazySpanExporter(() => exporter, otlp, diag);
+    const lazy = new LazyExporter<ReadableSpan>('traces', () => exporter, otlp, diag);
     const batch = new BatchSpanProcessor({ exporter: lazy, scheduledDelayMillis: 20, maxExportBatchSize: 64, maxQueueSize: 256 });
     const gate = new OutageGate(lazy, batch);
     const provider = new TracerProvider({ spanProcessors: [gate] });

@@ -4,15 +4,14 @@
 // needs the first error, its kind (DNS, TCP, TLS, HTTP status, gRPC status) and the latency. So the request is
 // made here, once, with Node's http/https/http2 and the body from the official OTLP serializers
 // (@opentelemetry/otlp-transformer): protobuf or JSON over HTTP, length-prefixed protobuf frames over gRPC.
-import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import { gzipSync } from 'node:zlib';
 import type { OtlpConfig } from '../config.js';
+import { otlpSerializer, type OtlpSerializer } from '../exporters/otlp-serializer.js';
+import { GRPC_PATHS, grpcFrame, readTlsFiles, type Signal, type TlsFiles } from '../exporters/otlp-wire.js';
 import { messageOf } from './errors.js';
-
-export type Signal = 'traces' | 'logs';
 
 export interface ProbeResult {
   ok: boolean;
@@ -23,24 +22,8 @@ export interface ProbeResult {
   latencyMs?: number;
 }
 
-const GRPC_PATHS: Record<Signal, string> = {
-  traces: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-  logs: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
-};
 const MAX_BODY = 64 * 1024;
 const USER_AGENT = 'trace-agent-doctor';
-
-type Transformer = typeof import('@opentelemetry/otlp-transformer');
-interface Serializer {
-  serializeRequest(items: never[]): Uint8Array | undefined;
-  deserializeResponse(data: Uint8Array): unknown;
-}
-
-function serializer(signal: Signal, json: boolean): Serializer {
-  const t = require('@opentelemetry/otlp-transformer') as Transformer;
-  const s = signal === 'traces' ? (json ? t.JsonTraceSerializer : t.ProtobufTraceSerializer) : json ? t.JsonLogsSerializer : t.ProtobufLogsSerializer;
-  return s as unknown as Serializer;
-}
 
 export async function probeEndpoint(signal: Signal, otlp: OtlpConfig, timeoutMs: number): Promise<ProbeResult> {
   let tls: TlsFiles;
@@ -56,34 +39,16 @@ export async function probeEndpoint(signal: Signal, otlp: OtlpConfig, timeoutMs:
   }
 }
 
-interface TlsFiles {
-  ca?: Buffer;
-  key?: Buffer;
-  cert?: Buffer;
-}
-
 function readTls(otlp: OtlpConfig): TlsFiles {
-  const read = (what: string, file: string | undefined) => {
-    if (!file) return undefined;
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new Error(`cannot read the ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}`);
-    }
-  };
-  const out: TlsFiles = {};
-  const ca = read('CA certificate (OTEL_EXPORTER_OTLP_CERTIFICATE)', otlp.certificateFile);
-  const key = read('client key (OTEL_EXPORTER_OTLP_CLIENT_KEY)', otlp.clientKeyFile);
-  const cert = read('client certificate (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE)', otlp.clientCertificateFile);
-  if (ca) out.ca = ca;
-  if (key) out.key = key;
-  if (cert) out.cert = cert;
-  return out;
+  return readTlsFiles(otlp, (spec, file, err) => {
+    const why = (err as NodeJS.ErrnoException).code ?? messageOf(err);
+    throw new Error(`cannot read the ${spec.what} (OTEL_EXPORTER_OTLP_${spec.suffix}) file ${file}: ${why}`);
+  });
 }
 
 function probeHttp(signal: Signal, otlp: OtlpConfig, tls: TlsFiles, timeoutMs: number): Promise<ProbeResult> {
   const json = otlp.protocol === 'http/json';
-  const ser = serializer(signal, json);
+  const ser = otlpSerializer(signal, json);
   let body = Buffer.from(ser.serializeRequest([]) ?? new Uint8Array());
   const headers: Record<string, string> = {
     ...otlp.headers,
@@ -123,7 +88,7 @@ function httpVerdict(
   statusText: string,
   contentType: string,
   body: Buffer,
-  ser: Serializer,
+  ser: OtlpSerializer,
   latencyMs: number,
   otlp: OtlpConfig,
 ): ProbeResult {
@@ -152,15 +117,10 @@ function httpVerdict(
 }
 
 function probeGrpc(signal: Signal, otlp: OtlpConfig, tls: TlsFiles, timeoutMs: number): Promise<ProbeResult> {
-  const ser = serializer(signal, false);
-  let message = Buffer.from(ser.serializeRequest([]) ?? new Uint8Array());
+  let message = Buffer.from(otlpSerializer(signal, false).serializeRequest([]) ?? new Uint8Array());
   const gzip = otlp.compression === 'gzip';
   if (gzip) message = gzipSync(message);
-  // gRPC message framing: 1 byte "compressed" flag, 4 bytes big-endian length, the message.
-  const frame = Buffer.alloc(5 + message.length);
-  frame.writeUInt8(gzip ? 1 : 0, 0);
-  frame.writeUInt32BE(message.length, 1);
-  message.copy(frame, 5);
+  const frame = grpcFrame(message, gzip);
 
   const url = new URL(otlp.url);
   const origin = `${url.protocol}//${url.host}`;
@@ -313,7 +273,7 @@ function isTlsError(code: string, msg: string): boolean {
 }
 
 /** The partial_success of an export response (rejected items or an error message), if any. */
-function partialSuccess(ser: Serializer, body: Buffer): string | undefined {
+function partialSuccess(ser: OtlpSerializer, body: Buffer): string | undefined {
   if (!body.length) return undefined;
   try {
     const res = ser.deserializeResponse(body) as { partialSuccess?: Record<string, unknown> } | undefined;

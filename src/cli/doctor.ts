@@ -4,9 +4,11 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_INSTRUMENTATIONS, parsePairs, readConfig, redactUrl, type AgentConfig, type Env, type OtlpConfig } from '../config.js';
+import { redactor, safeDecode } from '../diag.js';
+import type { Signal } from '../exporters/otlp-wire.js';
 import { intOption, parseArgs, type OptionSpec } from './args.js';
 import { EXIT_FAIL, UsageError } from './errors.js';
-import { probeEndpoint, type ProbeResult, type Signal } from './doctor-probe.js';
+import { probeEndpoint, type ProbeResult } from './doctor-probe.js';
 import { packageVersion } from './version.js';
 
 export const DOCTOR_HELP = `Usage: trace-agent doctor [options]
@@ -56,8 +58,8 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
   const env = process.env as Env;
   const cwd = process.cwd();
   const { config, warnings } = readConfigFor(env, cwd, parsed.values.get('app')?.[0]);
-  const secrets = collectSecrets(env, config);
-  const out = (line = '') => process.stdout.write(`${scrub(line, secrets)}\n`);
+  const redact = redactor(collectSecrets(env, config), '<redacted>');
+  const out = (line = '') => process.stdout.write(`${redact(line)}\n`);
 
   out(`trace-agent doctor — ${packageVersion()}, Node ${process.version}`);
   out();
@@ -280,7 +282,7 @@ function checkWritable(path: string): string | undefined {
 
 /**
  * Every value that must never be printed: header values, and user/password/query of the endpoint URLs. All
- * output goes through scrub() as a second line of defence behind the redaction above (error messages from a
+ * output goes through the redactor as a second line of defence behind the redaction above (error messages from a
  * server, a warning text).
  */
 function collectSecrets(env: Env, c: AgentConfig): string[] {
@@ -295,26 +297,11 @@ function collectSecrets(env: Env, c: AgentConfig): string[] {
     if (!raw) continue;
     try {
       const u = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`);
-      for (const s of [u.username, u.password, decodeSafe(u.username), decodeSafe(u.password)]) if (s) found.add(s);
+      for (const s of [u.username, u.password, safeDecode(u.username), safeDecode(u.password)]) if (s) found.add(s);
       for (const v of u.searchParams.values()) found.add(v);
     } catch {
       // not a URL: readConfig already warned, without the value
     }
   }
-  // Too short to replace safely (it would mangle ordinary words); such values are never printed anyway.
-  return [...found].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
-}
-
-function decodeSafe(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
-function scrub(line: string, secrets: string[]): string {
-  let out = line;
-  for (const s of secrets) if (out.includes(s)) out = out.split(s).join('<redacted>');
-  return out;
+  return [...found]; // the redactor leaves out values too short to replace safely (they are never printed anyway)
 }

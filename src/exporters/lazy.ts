@@ -1,19 +1,24 @@
-// Defers building (and so loading) a real exporter until the first batch is exported. No OpenTelemetry
-// package offers this; it is what keeps the transport's module load out of the app's start-up time.
-// It also owns what the app sees of export trouble: one warning per outage, and the spans still undelivered when
-// the process ends abruptly (see exit-flush.ts).
+// One exporter wrapper for both signals (spans and log records), as OpenTelemetry's BatchSpanProcessorBase<T> is one
+// processor for several. It defers building (and so loading) the real OTLP exporter until shortly after start-up or
+// the first export — no OpenTelemetry package offers this; it keeps the transport's module load out of the app's
+// start-up — and owns what the app sees of export trouble: one outage policy (one attempt per RETRY_PERIOD_MS while
+// exports fail, one warning per outage, one line with the count dropped when it recovers) and the items still
+// undelivered when the process ends abruptly (see exit-flush.ts).
 import { context, type Context } from '@opentelemetry/api';
 import { suppressTracing, type ExportResult } from '@opentelemetry/core';
-import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { redactUrl, type OtlpConfig } from '../config.js';
 import { describeError, type Diag } from '../diag.js';
 import { PendingBatches, registerExitSink, type ExitSink } from './exit-flush.js';
+import { otlpSerializer } from './otlp-serializer.js';
+import { NOUNS, type Signal } from './otlp-wire.js';
 import { deliverAtExit } from './sync-send.js';
 
 /**
  * A failed gRPC export makes the next one use a new channel (at most this often): grpc-js waits out an exponential
  * reconnect backoff of up to 120 s before it even tries the collector again, failing every call meanwhile, so a
- * collector back after a long outage would otherwise get no spans for up to two minutes.
+ * collector back after a long outage would otherwise get nothing for up to two minutes.
  */
 export const GRPC_REBUILD_MS = 1000;
 
@@ -26,85 +31,97 @@ export const GRPC_REBUILD_MS = 1000;
  */
 export const RETRY_PERIOD_MS = 1000;
 
-const SUCCESS: ExportResult = { code: 0 }; // ExportResultCode.SUCCESS
 const FAILED: ExportResult = { code: 1 }; // ExportResultCode.FAILED
 /** Built this long after start-up even before any export, so a flush at SIGTERM finds the exporter ready. */
 const WARM_UP_DELAY_MS = 250;
 
-export class LazySpanExporter implements SpanExporter, ExitSink {
-  private delegate: SpanExporter | undefined;
+/** What the wrapper needs of a span or log record exporter. */
+export interface Exporter<T> {
+  export(items: T[], resultCallback: (result: ExportResult) => void): void;
+  shutdown(): Promise<void>;
+  forceFlush?(): Promise<void>;
+}
+
+export class LazyExporter<T> implements Exporter<T>, ExitSink {
+  private delegate: Exporter<T> | undefined;
   private broken = false;
-  private readonly pending = new PendingBatches();
+  private builtAt = 0;
+  private readonly pending = new PendingBatches<T>();
   private readonly target: string;
+  private readonly noun: string;
+  /** Inside an outage: set at the first failure, cleared by the next success. */
+  private failing = false;
+  private dropped = 0;
+  private lastAttemptAt = 0;
+  /**
+   * Items the batch processor still holds that its forceFlush does not hand over synchronously (the logs SDK's),
+   * read at an abrupt exit; set by the pipeline that owns the processor.
+   */
+  queued: () => T[] = () => [];
 
   constructor(
-    private readonly build: () => SpanExporter,
+    private readonly signal: Signal,
+    private readonly build: () => Exporter<T>,
     private readonly otlp: OtlpConfig,
     private readonly diag: Diag,
   ) {
     this.target = redactUrl(otlp.url);
+    this.noun = NOUNS[signal];
     // Built with tracing suppressed, so nothing the transport does while loading is traced or logged as the app.
     setTimeout(() => context.with(suppressTracing(context.active()), () => this.get()), WARM_UP_DELAY_MS).unref();
     registerExitSink(this);
   }
 
-  private builtAt = 0;
-
-  private get(): SpanExporter | undefined {
+  private get(): Exporter<T> | undefined {
     if (!this.delegate && !this.broken) {
       try {
         this.builtAt = Date.now();
         this.delegate = this.build();
       } catch (err) {
         this.broken = true;
-        this.diag.error(`cannot create the OTLP exporter: ${describeError(err)}; spans will not be exported`);
+        this.diag.error(`cannot create the OTLP ${this.noun} exporter: ${describeError(err)}; ${this.noun}s will not be exported`);
       }
     }
     return this.delegate;
   }
 
-  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+  export(items: T[], resultCallback: (result: ExportResult) => void): void {
     if (this.pending.capturing) {
-      this.pending.keep(spans);
-      return resultCallback(SUCCESS);
+      this.pending.keep(items);
+      return resultCallback({ code: 0 });
     }
     const delegate = this.get();
     if (!delegate) return resultCallback(FAILED);
     if (this.paused()) {
-      this.dropped += spans.length;
+      this.dropped += items.length;
       return resultCallback(FAILED);
     }
     this.lastAttemptAt = Date.now();
-    const settled = this.pending.track(spans);
+    const settled = this.pending.track(items);
+    const done = (result: ExportResult) => {
+      settled();
+      this.report(result, items.length);
+      resultCallback(result);
+    };
     try {
-      delegate.export(spans, (result) => {
-        settled();
-        this.report(result, spans.length);
-        resultCallback(result);
-      });
+      delegate.export(items, done);
     } catch (err) {
       // An exporter must report through the callback; one that throws is treated as a failed export.
-      settled();
-      const result: ExportResult = { code: 1, error: err instanceof Error ? err : new Error(String(err)) };
-      this.report(result, spans.length);
-      resultCallback(result);
+      done({ code: 1, error: err instanceof Error ? err : new Error(String(err)) });
     }
   }
 
-  /** Inside an outage, between two attempts: spans would only be dropped (see RETRY_PERIOD_MS). */
+  /** Inside an outage, between two attempts: items would only be dropped (see RETRY_PERIOD_MS). */
   paused(): boolean {
     return this.failing && Date.now() < this.lastAttemptAt + RETRY_PERIOD_MS;
   }
 
-  /** A span dropped before it reached the batch processor's queue (OutageGate): counted with the failed batches. */
+  /** An item dropped before it reached the batch processor's queue (OutageGate): counted with the failed batches. */
   countDropped(count: number): void {
     this.dropped += count;
   }
 
   /** One warning when exports start failing and one line when they recover: never one per batch. */
-  private failing = false;
-  private dropped = 0;
-  private lastAttemptAt = 0;
   private report(result: ExportResult, count: number): void {
     if (result.code !== 0) {
       this.dropped += count;
@@ -116,13 +133,13 @@ export class LazySpanExporter implements SpanExporter, ExitSink {
       if (!this.failing) {
         this.failing = true;
         this.diag.notice(
-          `span export to ${this.target} failed (${describeError(result.error)}); ` +
-            `retrying every ${RETRY_PERIOD_MS / 1000} s or more, spans made meanwhile are dropped`,
+          `${this.noun} export to ${this.target} failed (${describeError(result.error)}); ` +
+            `retrying every ${RETRY_PERIOD_MS / 1000} s or more, ${this.noun}s made meanwhile are dropped`,
         );
       }
     } else if (this.failing) {
       this.failing = false;
-      this.diag.notice(`span export to ${this.target} works again; ${this.dropped} span(s) were dropped while it failed`);
+      this.diag.notice(`${this.noun} export to ${this.target} works again; ${this.dropped} ${this.noun}(s) were dropped while it failed`);
       this.dropped = 0;
     }
   }
@@ -131,12 +148,11 @@ export class LazySpanExporter implements SpanExporter, ExitSink {
     this.pending.capturing = true;
   }
 
+  /** process.exit(), a crash: what was not delivered yet (the last lines before a crash, often) sent synchronously. */
   drainSync(deadline: number): void {
-    const encode = (spans: ReadableSpan[]) => {
-      const transformer = require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer');
-      return (this.otlp.protocol === 'http/json' ? transformer.JsonTraceSerializer : transformer.ProtobufTraceSerializer).serializeRequest(spans);
-    };
-    deliverAtExit(this.pending.take(), encode, { otlp: this.otlp, signal: 'traces', target: this.target, noun: 'span' }, deadline, this.diag);
+    const encode = (items: T[]) => otlpSerializer<T>(this.signal, this.otlp.protocol === 'http/json').serializeRequest(items);
+    const items = [...this.pending.take(), ...this.queued()];
+    deliverAtExit(items, encode, { otlp: this.otlp, signal: this.signal, target: this.target }, deadline, this.diag);
   }
 
   async shutdown(): Promise<void> {
@@ -148,8 +164,11 @@ export class LazySpanExporter implements SpanExporter, ExitSink {
   }
 }
 
+export type LazySpanExporter = LazyExporter<ReadableSpan>;
+export type LazyLogExporter = LazyExporter<ReadableLogRecord>;
+
 /**
- * In front of a batch processor whose exporter is a LazySpanExporter: while that exporter is paused in an outage,
+ * In front of a batch processor whose exporter is a LazyExporter: while that exporter is paused in an outage,
  * finished spans are dropped here instead of queued, since the queue would only hand them to an export that drops
  * them. Same outcome for the spans, but they die young: a queue of spans waiting to be dropped kept them alive
  * long enough to be promoted to V8's old generation, which then grew by tens of MiB (bench/memory.mjs).

@@ -12,6 +12,7 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { SpanContext } from '@opentelemetry/api';
 import type { Diag } from '../diag.js';
+import type { Signal } from './otlp-wire.js';
 
 type Attributes = Record<string, unknown>;
 interface Resource { attributes?: Attributes; schemaUrl?: string }
@@ -56,7 +57,7 @@ export function encodeLogsExportRequest(records: readonly ReadableLogRecord[]): 
  * exactly the library serializer; if a future version is shaped differently, the library's own serializer stays
  * (slower, same result). test/otlp-encoder.test.ts fails if the replacement stops happening.
  */
-export function withFastEncoding<T>(exporter: T, diag: Diag, signal: 'traces' | 'logs' = 'traces'): T {
+export function withFastEncoding<T>(exporter: T, diag: Diag, signal: Signal = 'traces'): T {
   const transformer = require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer');
   const library = signal === 'traces' ? transformer.ProtobufTraceSerializer : transformer.ProtobufLogsSerializer;
   const delegate = (exporter as { _delegate?: { _serializer?: unknown } })._delegate;

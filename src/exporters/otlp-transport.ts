@@ -1,10 +1,8 @@
 // The transport options the official OTLP exporters are built with, from the agent's parsed configuration: gRPC
 // metadata and credentials, HTTP headers and TLS agent options. One place for spans and logs.
-import { readFileSync } from 'node:fs';
 import type { OtlpConfig } from '../config.js';
 import { describeError, type Diag } from '../diag.js';
-
-export type Signal = 'traces' | 'logs';
+import { readTlsFiles, tlsVariables, type Signal, type TlsFiles } from './otlp-wire.js';
 
 type GrpcBase = typeof import('@opentelemetry/otlp-grpc-exporter-base');
 /** Named through the exporter base package: grpc-js is only a dev dependency here (the tests' receiver), so the
@@ -24,7 +22,7 @@ export function grpcTransport(otlp: OtlpConfig, diag: Diag, signal: Signal): Grp
   const metadata = grpcBase.createEmptyMetadata();
   for (const [key, value] of Object.entries(otlp.headers)) metadata.set(key, value);
   if (otlp.url.startsWith('http://')) return { metadata, credentials: grpcBase.createInsecureCredentials() };
-  const tls = readTlsFiles(otlp, diag, signal);
+  const tls = tlsFiles(otlp, diag, signal);
   return { metadata, credentials: grpcBase.createSslCredentials(tls.ca, tls.key, tls.cert) };
 }
 
@@ -34,30 +32,13 @@ export function httpTransport(
   diag: Diag,
   signal: Signal,
 ): { headers: Record<string, string>; httpAgentOptions: Record<string, unknown> | undefined } {
-  const tls = otlp.url.startsWith('https://') ? readTlsFiles(otlp, diag, signal) : {};
+  const tls = otlp.url.startsWith('https://') ? tlsFiles(otlp, diag, signal) : {};
   return { headers: otlp.headers, httpAgentOptions: Object.keys(tls).length ? { ...tls, keepAlive: true } : undefined };
 }
 
-/** The variables a file may come from, per signal, as the warning names them (the signal's own first). */
-function variables(signal: Signal, suffix: string): string {
-  return `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_${suffix} or OTEL_EXPORTER_OTLP_${suffix}`;
-}
-
 /** The PEM files configured; one that cannot be read is warned about (by variable, never its content) and skipped. */
-function readTlsFiles(otlp: OtlpConfig, diag: Diag, signal: Signal): { ca?: Buffer; key?: Buffer; cert?: Buffer } {
-  const out: { ca?: Buffer; key?: Buffer; cert?: Buffer } = {};
-  const files = [
-    ['ca', 'CERTIFICATE', otlp.certificateFile],
-    ['key', 'CLIENT_KEY', otlp.clientKeyFile],
-    ['cert', 'CLIENT_CERTIFICATE', otlp.clientCertificateFile],
-  ] as const;
-  for (const [field, suffix, file] of files) {
-    if (!file) continue;
-    try {
-      out[field] = readFileSync(file);
-    } catch (err) {
-      diag.warn(`${variables(signal, suffix)}: cannot read ${file} (${describeError(err)}); ignoring it`);
-    }
-  }
-  return out;
+function tlsFiles(otlp: OtlpConfig, diag: Diag, signal: Signal): TlsFiles {
+  return readTlsFiles(otlp, (spec, file, err) =>
+    diag.warn(`${tlsVariables(signal, spec.suffix)}: cannot read ${file} (${describeError(err)}); ignoring it`),
+  );
 }

@@ -1,19 +1,37 @@
-// OTLP span exporters for the three protocols, built from the official exporter packages with the agent's
-// own parsed configuration. Loaded lazily (see LazySpanExporter): nothing here runs during start-up.
-import type { SpanExporter } from '@opentelemetry/sdk-trace';
-import type { OtlpConfig } from '../config.js';
+// The official OTLP exporters of both signals, for the three protocols, built with the agent's own parsed
+// configuration. A bundle of its own (scripts/bundle.mjs), loaded lazily (see LazyExporter): nothing here runs during
+// start-up.
+import type { OtlpConfig, OtlpProtocol } from '../config.js';
 import type { Diag } from '../diag.js';
+import type { Exporter } from './lazy.js';
 import { withFastEncoding } from './otlp-encoder.js';
 import { grpcTransport, httpTransport } from './otlp-transport.js';
+import type { Signal } from './otlp-wire.js';
 
-import { createOtlpLogExporter as createLogExporter } from '../logs/otlp.js';
+type ExporterClass = new (config: object) => Exporter<never>;
 
-export function createOtlpLogExporter(...args: Parameters<typeof createLogExporter>): ReturnType<typeof createLogExporter> {
-  return withoutOtlpEnv(() => createLogExporter(...args));
-}
+/** Each package is required only when its exporter is built (static strings, so the bundler sees them). */
+const CLASSES: Record<Signal, Record<OtlpProtocol, () => ExporterClass>> = {
+  traces: {
+    grpc: () => (require('@opentelemetry/exporter-trace-otlp-grpc') as typeof import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter,
+    'http/protobuf': () => (require('@opentelemetry/exporter-trace-otlp-proto') as typeof import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter,
+    'http/json': () => (require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter,
+  },
+  logs: {
+    grpc: () => (require('@opentelemetry/exporter-logs-otlp-grpc') as typeof import('@opentelemetry/exporter-logs-otlp-grpc')).OTLPLogExporter,
+    'http/protobuf': () => (require('@opentelemetry/exporter-logs-otlp-proto') as typeof import('@opentelemetry/exporter-logs-otlp-proto')).OTLPLogExporter,
+    'http/json': () => (require('@opentelemetry/exporter-logs-otlp-http') as typeof import('@opentelemetry/exporter-logs-otlp-http')).OTLPLogExporter,
+  },
+};
 
-export function createOtlpSpanExporter(otlp: OtlpConfig, diag: Diag): SpanExporter {
-  return withoutOtlpEnv(() => createSpanExporter(otlp, diag));
+/** The signal's OTLP exporter; protobuf requests are written by the agent's one-pass encoder (otlp-encoder.ts). */
+export function createOtlpExporter<T>(signal: Signal, otlp: OtlpConfig, diag: Diag): Exporter<T> {
+  return withoutOtlpEnv(() => {
+    const common = { url: otlp.url, timeoutMillis: otlp.timeoutMs, compression: otlp.compression };
+    const transport = otlp.protocol === 'grpc' ? grpcTransport(otlp, diag, signal) : httpTransport(otlp, diag, signal);
+    const exporter = new (CLASSES[signal][otlp.protocol]())({ ...common, ...transport });
+    return (otlp.protocol === 'http/json' ? exporter : withFastEncoding(exporter, diag, signal)) as Exporter<T>;
+  });
 }
 
 /**
@@ -36,19 +54,4 @@ function withoutOtlpEnv<T>(build: () => T): T {
   } finally {
     for (const [key, value] of hidden) process.env[key] = value;
   }
-}
-
-function createSpanExporter(otlp: OtlpConfig, diag: Diag): SpanExporter {
-  const common = { url: otlp.url, timeoutMillis: otlp.timeoutMs, compression: otlp.compression as never };
-  if (otlp.protocol === 'grpc') {
-    const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-grpc') as typeof import('@opentelemetry/exporter-trace-otlp-grpc');
-    return withFastEncoding(new OTLPTraceExporter({ ...common, ...grpcTransport(otlp, diag, 'traces') }), diag);
-  }
-  const http = { ...common, ...httpTransport(otlp, diag, 'traces') };
-  if (otlp.protocol === 'http/json') {
-    const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
-    return new OTLPTraceExporter(http);
-  }
-  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto') as typeof import('@opentelemetry/exporter-trace-otlp-proto');
-  return withFastEncoding(new OTLPTraceExporter(http), diag);
 }

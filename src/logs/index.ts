@@ -6,10 +6,11 @@ import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { AgentConfig } from '../config.js';
 import { describeError, type Diag } from '../diag.js';
+import { createLogExporters } from '../exporters/index.js';
+import { LazyExporter } from '../exporters/lazy.js';
 import { agentState } from '../state.js';
 import { captureConsole } from './console.js';
 import { consoleRecordEmitter, type EmitConsoleRecord } from './console-records.js';
-import { createLogExporters, LazyLogExporter } from './exporter.js';
 import { watchLogLibraries } from './libraries.js';
 
 const SCOPE = '@x/trace-agent/console';
@@ -25,6 +26,7 @@ export function startLogs(config: AgentConfig, diag: Diag, resource: Resource): 
     let emitRecord: EmitConsoleRecord | undefined;
     if (exporting) {
       const { BatchLogRecordProcessor, LoggerProvider } = require('@opentelemetry/sdk-logs') as typeof import('@opentelemetry/sdk-logs');
+      routeLogsSdkErrors(diag);
       const processors = createLogExporters(lc, diag).map((exporter) => {
         // A bounded queue: with the collector down, records beyond maxQueueSize are dropped, not kept.
         const processor = new BatchLogRecordProcessor({
@@ -33,9 +35,9 @@ export function startLogs(config: AgentConfig, diag: Diag, resource: Resource): 
           maxQueueSize: lc.batch.maxQueueSize,
           maxExportBatchSize: lc.batch.maxExportBatchSize,
           exportTimeoutMillis: lc.batch.exportTimeoutMs,
-          });
-          if (exporter instanceof LazyLogExporter) exporter.queued = queuedLogRecords(processor);
-          return processor;
+        });
+        if (exporter instanceof LazyExporter) exporter.queued = queuedLogRecords(processor);
+        return processor;
       });
       const provider = new LoggerProvider({ resource, processors });
       if (!logs.setGlobalLoggerProvider(provider)) diag.warn('a global LoggerProvider was already registered; log libraries keep using it');
@@ -70,4 +72,18 @@ function queuedLogRecords(processor: object): () => ReadableLogRecord[] {
     const queue = (processor as { _finishedLogRecords?: unknown })._finishedLogRecords;
     return Array.isArray(queue) ? (queue.slice() as ReadableLogRecord[]) : [];
   };
+}
+
+/**
+ * The logs SDK is loaded with require(), so in the SDK bundle it gets the CommonJS copy of @opentelemetry/core,
+ * whose global error handler is not the one sdk.ts routes (that is the ESM copy's): without this, each failed log
+ * batch of an outage would also print an error line of its own. Failures are reported by LazyExporter.
+ */
+function routeLogsSdkErrors(diag: Diag): void {
+  try {
+    const core = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+    core.setGlobalErrorHandler((err) => diag.debug(`OpenTelemetry logs SDK error: ${describeError(err)}`));
+  } catch {
+    // the default handler stays: noisier, not harmful
+  }
 }
