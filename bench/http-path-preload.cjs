@@ -14,11 +14,11 @@ const { registerInstrumentations } = require('@opentelemetry/instrumentation');
 const ours = process.env.HTTP_PATH_IMPL === 'ours';
 const ratio = Number(process.env.HTTP_PATH_RATIO ?? 0.1);
 // The agent's ratio sampler (same decisions as the SDK's, cheaper) for `ours`, the SDK's for `upstream`.
-const ratioSampler = ours ? new (require(path.join(root, 'dist/src/ratio-sampler.js')).RatioSampler)(ratio) : new sdk.TraceIdRatioBasedSampler(ratio);
+const ratioSampler = ours ? new (require(path.join(root, 'dist/src/spans/ratio-sampler.js')).RatioSampler)(ratio) : new sdk.TraceIdRatioBasedSampler(ratio);
 const rootSampler = { off: new sdk.AlwaysOffSampler(), on: new sdk.AlwaysOnSampler(), ratio: ratioSampler }[process.env.HTTP_PATH_SAMPLER];
 const sampler = new sdk.ParentBasedSampler({ root: rootSampler });
 const exporter = { export: (spans, done) => done({ code: 0 }), shutdown: async () => {} };
-const ids = ours ? new (require(path.join(root, 'dist/src/id-generator.js')).PooledIdGenerator)() : undefined;
+const ids = ours ? new (require(path.join(root, 'dist/src/spans/id-generator.js')).PooledIdGenerator)() : undefined;
 const provider = new sdk.TracerProvider({
   sampler,
   idGenerator: ids,
@@ -31,9 +31,9 @@ api.trace.setGlobalTracerProvider(provider);
 
 let instrumentation;
 if (ours) {
-  const { createHttpInstrumentation } = require(path.join(root, 'dist/src/instrumentations/http.js'));
-  const { contextRunner } = require(path.join(root, 'dist/src/instrumentations/http-context.js'));
-  const { fastStartSpan } = require(path.join(root, 'dist/src/span-start.js'));
+  const { createHttpInstrumentation } = require(path.join(root, 'dist/src/instrumentations/http/index.js'));
+  const { contextRunner } = require(path.join(root, 'dist/src/instrumentations/http/context.js'));
+  const { fastStartSpan } = require(path.join(root, 'dist/src/spans/span-start.js'));
   instrumentation = createHttpInstrumentation({ runner: contextRunner(contextManager), startSpan: fastStartSpan({ sampler, ids }) });
 } else {
   const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');

@@ -59,7 +59,10 @@ const lazyRequiresStayFiles = {
   },
 };
 
-const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node22', logLevel: 'warning', external };
+/** The version of instrumentation-http whose spans src/instrumentations/http reproduces (its package.json is not exported). */
+const httpScopeVersion = JSON.parse(readFileSync(join(root, 'node_modules/@opentelemetry/instrumentation-http/package.json'), 'utf8')).version;
+const define = { __HTTP_SCOPE_VERSION__: JSON.stringify(httpScopeVersion) };
+const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node22', logLevel: 'warning', external, define };
 /** See scripts/shims/debug.cjs: require-in-the-middle's debug logging, off unless DEBUG is set, without its start-up. */
 const alias = { debug: join(root, 'scripts/shims/debug.cjs') };
 

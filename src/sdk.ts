@@ -25,13 +25,13 @@ import { LazyExporter, OutageGate } from './exporters/lazy.js';
 import { spanQueueWatch } from './exporters/queue-watch.js';
 import { createInstrumentations } from './instrumentations/index.js';
 import { registerEsmHook } from './esm-hook.js';
-import { PooledIdGenerator } from './id-generator.js';
-import { RatioSampler } from './ratio-sampler.js';
+import { PooledIdGenerator } from './spans/id-generator.js';
+import { RatioSampler } from './spans/ratio-sampler.js';
 import { buildResource } from './resource.js';
 import { startLogs } from './logs/index.js';
 import { installShutdownHooks } from './shutdown.js';
 import { agentState } from './state.js';
-import { TraceContextPropagator } from './tracecontext.js';
+import { TraceContextPropagator } from './spans/tracecontext.js';
 
 export function startSdk(config: AgentConfig, diag: Diag): void {
   otelDiag.setLogger(otelLogger(diag), { logLevel: OTEL_LEVEL[config.logLevel], suppressOverrideMessage: true });
@@ -94,7 +94,7 @@ function createSampler({ name, ratio }: AgentConfig['sampler']): Sampler {
     case 'always_off':
       return new AlwaysOffSampler();
     case 'traceidratio':
-      return new RatioSampler(ratio); // TraceIdRatioBasedSampler's decisions, cheaper (src/ratio-sampler.ts)
+      return new RatioSampler(ratio); // TraceIdRatioBasedSampler's decisions, cheaper (src/spans/ratio-sampler.ts)
     case 'parentbased_always_off':
       return new ParentBasedSampler({ root: new AlwaysOffSampler() });
     case 'parentbased_traceidratio':
@@ -108,7 +108,7 @@ function createPropagator(config: AgentConfig): TextMapPropagator {
   const propagators = config.propagators.map((name): TextMapPropagator => {
     switch (name) {
       case 'tracecontext':
-        return new TraceContextPropagator(); // W3C Trace Context Level 2 (src/tracecontext.ts)
+        return new TraceContextPropagator(); // W3C Trace Context Level 2 (src/spans/tracecontext.ts)
       case 'baggage':
         return new W3CBaggagePropagator();
       case 'b3':

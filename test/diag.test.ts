@@ -4,9 +4,9 @@
 import { diag as otelDiag, DiagLogLevel, trace } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDiag, otelLogger } from '../src/diag.js';
-import { contextRunner } from '../src/instrumentations/http-context.js';
-import { serverRequestStarted } from '../src/instrumentations/http-server.js';
-import { sdkStartSpan } from '../src/span-start.js';
+import { contextRunner } from '../src/instrumentations/http/context.js';
+import { serverRequestStarted } from '../src/instrumentations/http/server.js';
+import { sdkStartSpan } from '../src/spans/span-start.js';
 
 let lines: string[];
 beforeEach(() => {

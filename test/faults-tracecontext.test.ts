@@ -4,7 +4,7 @@
 // strict level 2) plus the random-trace-id flag.
 import * as http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseTraceState } from '../src/tracecontext.js';
+import { parseTraceState } from '../src/spans/tracecontext.js';
 import { startApp, type App } from './helpers/run-app.js';
 
 const TRACE = '12345678901234567890123456789012';

@@ -1,4 +1,4 @@
-// The hand-written http instrumentation (src/instrumentations/http*.ts, written for speed) must record what
+// The hand-written http instrumentation (src/instrumentations/http/*.ts, written for speed) must record what
 // @opentelemetry/instrumentation-http records: the same scenario runs under each, in its own process, and the
 // spans are compared field by field — names, kinds, scope, status, attributes, events, parenting — as are the
 // contexts listeners run in. No timing is measured here.

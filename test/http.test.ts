@@ -1,7 +1,9 @@
 // End to end: real processes preloaded with the agent, real sockets, spans decoded by the real OTLP receiver.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver.js';
-import { startApp, runApp, type App } from './helpers/run-app.js';
+import { REPO_ROOT, startApp, runApp, type App } from './helpers/run-app.js';
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -110,6 +112,9 @@ describe('recorded spans', () => {
     const [span] = await receiver.waitForSpans((s) => byService(service)(s) && s.kind === SERVER);
     expect(span!.attributes['url.path']).toBe('/active-span');
     expect(span!.attributes['http.response.status_code']).toBe(200);
+    // The scope of @opentelemetry/instrumentation-http, at the version test/http-parity.test.ts compares against.
+    const installed = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules/@opentelemetry/instrumentation-http/package.json'), 'utf8')) as { version: string };
+    expect(span!.scope).toMatchObject({ name: '@opentelemetry/instrumentation-http', version: installed.version });
   });
 });
 

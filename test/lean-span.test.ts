@@ -1,4 +1,4 @@
-// The agent's own recorded spans (src/lean-span.ts) replace the SDK's SpanImpl for its http, fetch and zeromq
+// The agent's own recorded spans (src/spans/lean-span.ts) replace the SDK's SpanImpl for its http, fetch and zeromq
 // spans. Whatever an instrumentation or the app does to such a span, the exported span must be the one SpanImpl
 // would have produced: each scenario below runs on both, through the same provider, limits and processors, and the
 // exported spans and the diagnostics they caused are compared field by field.
@@ -27,9 +27,9 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PooledIdGenerator } from '../src/id-generator.js';
-import { LeanSpan, pipelineOf } from '../src/lean-span.js';
-import { fastStartSpan, sdkStartSpan } from '../src/span-start.js';
+import { PooledIdGenerator } from '../src/spans/id-generator.js';
+import { LeanSpan, pipelineOf } from '../src/spans/lean-span.js';
+import { fastStartSpan, sdkStartSpan } from '../src/spans/span-start.js';
 
 type Scenario = (span: Span) => void;
 

@@ -1,7 +1,7 @@
-// The instrumentations' span start (src/span-start.ts) decides sampling itself for
+// The instrumentations' span start (src/spans/span-start.ts) decides sampling itself for
 // requests the sampler drops, and hands the sampled trace id to the SDK for the others: the outcome must be the
 // one the SDK's Tracer alone gives — same sampling rate, same ids and flags, parent-based decisions honoured —
-// and the id generator (src/id-generator.ts) must produce valid, distinct ids.
+// and the id generator (src/spans/id-generator.ts) must produce valid, distinct ids.
 import { ROOT_CONTEXT, SpanKind, trace, TraceFlags, type Context } from '@opentelemetry/api';
 import {
   AlwaysOffSampler,
@@ -15,9 +15,9 @@ import {
   type Sampler,
 } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
-import { PooledIdGenerator } from '../src/id-generator.js';
-import { RatioSampler } from '../src/ratio-sampler.js';
-import { fastStartSpan } from '../src/span-start.js';
+import { PooledIdGenerator } from '../src/spans/id-generator.js';
+import { RatioSampler } from '../src/spans/ratio-sampler.js';
+import { fastStartSpan } from '../src/spans/span-start.js';
 
 function setup(sampler: Sampler) {
   const ids = new PooledIdGenerator();

@@ -1,4 +1,4 @@
-// Start-up work the agent defers (src/esm-hook.ts, src/instrumentations/http.ts): import-in-the-middle's loader is
+// Start-up work the agent defers (src/esm-hook.ts, src/instrumentations/http/index.ts): import-in-the-middle's loader is
 // armed by the first `import` of a listed module only, and still wraps that very module; the inlined Node version
 // check agrees with import-in-the-middle's own. No timing is measured here.
 import { describe, expect, it } from 'vitest';

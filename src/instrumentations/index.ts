@@ -6,10 +6,10 @@ import type { ContextManager } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { DEFAULT_INSTRUMENTATIONS, type AgentConfig } from '../config.js';
 import { describeError, type Diag } from '../diag.js';
-import { createHttpInstrumentation, createUndiciInstrumentation } from './http.js';
-import { contextRunner } from './http-context.js';
-import { fastStartSpan, sdkStartSpan, type SpanStartOptions } from '../span-start.js';
-import type { HttpInstrumentationOptions } from './http.js';
+import { createHttpInstrumentation, createUndiciInstrumentation } from './http/index.js';
+import { contextRunner } from './http/context.js';
+import { fastStartSpan, sdkStartSpan, type SpanStartOptions } from '../spans/span-start.js';
+import type { HttpInstrumentationOptions } from './http/index.js';
 import { ZeroMqInstrumentation } from './zeromq/index.js';
 
 interface BuiltIn {

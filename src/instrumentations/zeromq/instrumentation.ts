@@ -19,9 +19,10 @@ import {
   InstrumentationNodeModuleDefinition,
   InstrumentationNodeModuleFile,
 } from '@opentelemetry/instrumentation';
-import { SpanContextLayer } from '../../context-layer.js';
+import { replaceMethod, restoreMethods, type AnyFn, type MethodPatch } from '../patch.js';
+import { SpanContextLayer } from '../../spans/context-layer.js';
 import { bodySize } from './frames.js';
-import { sdkStartSpan, type StartSpan } from '../../span-start.js';
+import { sdkStartSpan, type StartSpan } from '../../spans/span-start.js';
 import { attachContext, messageRegistry } from './message-context.js';
 import { contextFromFrame, frameFor, takeTraceFrame } from './propagator.js';
 import {
@@ -51,16 +52,6 @@ export const INSTRUMENTATION_VERSION = '0.1.0';
 const SUPPORTED_MAJOR = 6;
 /** Marks a prototype as patched, process-wide, so that a second hook firing or a second agent copy skips it. */
 const PATCHED = Symbol.for('@x/trace-agent.zeromq.patched');
-
-type AnyFn = (this: unknown, ...args: unknown[]) => unknown;
-
-interface MethodPatch {
-  target: object;
-  name: string;
-  /** The own property before patching; undefined when the method was inherited. */
-  before: PropertyDescriptor | undefined;
-  wrapped: AnyFn;
-}
 
 /** v5-compat queues messages and sends them later from its own loop: the context of the compat send() call. */
 const queuedSendContexts = new WeakMap<object, Context>();
@@ -94,30 +85,6 @@ function replyParent(active: Context, request: Context): Context {
   return activeSc && requestSc && activeSc.traceId === requestSc.traceId ? active : request;
 }
 
-function replaceMethod(target: object, name: string, wrap: (original: AnyFn) => AnyFn): MethodPatch | undefined {
-  const original = (target as Record<string, unknown>)[name];
-  if (typeof original !== 'function') return undefined;
-  const before = Object.getOwnPropertyDescriptor(target, name);
-  const wrapped = wrap(original as AnyFn);
-  Object.defineProperty(target, name, {
-    value: wrapped,
-    writable: before?.writable ?? true,
-    enumerable: before?.enumerable ?? false,
-    configurable: true,
-  });
-  return { target, name, before, wrapped };
-}
-
-function restoreMethods(patches: MethodPatch[]): void {
-  for (const p of patches.reverse()) {
-    // Someone wrapped on top of us: removing our layer would also remove theirs, so leave it in place.
-    if (Object.getOwnPropertyDescriptor(p.target, p.name)?.value !== p.wrapped) continue;
-    if (p.before) Object.defineProperty(p.target, p.name, p.before);
-    else delete (p.target as Record<string, unknown>)[p.name];
-  }
-  patches.length = 0;
-}
-
 /** The exports object of zeromq whether handed over by require (CJS) or import (ESM namespace). */
 function classFrom(exports: unknown, name: string): { prototype: object } | undefined {
   const direct = (exports as Record<string, unknown> | undefined)?.[name];
@@ -131,7 +98,7 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
   private compatPatches: MethodPatch[] = [];
   private versionWarned = false;
 
-  /** `startSpan`: the agent's (src/span-start.ts) skips the SDK Tracer's generic layers, as for http. */
+  /** `startSpan`: the agent's (src/spans/span-start.ts) skips the SDK Tracer's generic layers, as for http. */
   constructor(
     config: ZeroMqInstrumentationConfig = {},
     private readonly startSpan: StartSpan = sdkStartSpan,

@@ -29,7 +29,7 @@ import {
   type SpanContext,
 } from '@opentelemetry/api';
 import { TraceState, W3CBaggagePropagator } from '@opentelemetry/core';
-import { SpanContextLayer } from '../../context-layer.js';
+import { SpanContextLayer } from '../../spans/context-layer.js';
 import type { TraceFrame } from './types.js';
 
 export const FRAME_MAGIC = Buffer.from([0xff, 0x5a, 0x54, 0x43]);

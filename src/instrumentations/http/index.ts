@@ -7,28 +7,32 @@
 // bench/README.md). Per request it builds a URL object, splits headers, patches 8 methods on both the request and
 // the response (context.bind(emitter)) plus a closure per listener, runs every hook through
 // safeExecuteInTheMiddle, computes all attributes before the sampler has decided, and keeps metric attribute
-// objects nothing reads. This one records the same spans — names, kinds, attributes (http-attributes.ts), status,
+// objects nothing reads. This one records the same spans — names, kinds, attributes (attributes.ts), status,
 // parenting, propagation, x_request_id, the instrumentation scope — which test/http-parity.test.ts checks
 // against the upstream instrumentation. It works from Node's http diagnostics channels (no module hook: `http`
 // is instrumented whether required or imported, and never loaded by the agent itself), wraps one `emit` per
-// emitter instead of every listener, and does no attribute work for unsampled requests (src/span-start.ts).
+// emitter instead of every listener, and does no attribute work for unsampled requests (src/spans/span-start.ts).
 import { diag as otelDiag, trace, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import type { Instrumentation, InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { clientRequestCreated } from './http-client.js';
-import { contextRunner, type ContextRunner } from './http-context.js';
-import { serverRequestStarted } from './http-server.js';
-import { sdkStartSpan, type StartSpan } from '../span-start.js';
-import type { HttpTracing } from './http-tracing.js';
+import { clientRequestCreated } from './client.js';
+import { contextRunner, type ContextRunner } from './context.js';
+import { serverRequestStarted } from './server.js';
+import { sdkStartSpan, type StartSpan } from '../../spans/span-start.js';
+import type { HttpTracing } from './tracing.js';
+import { installedVersion } from '../installed-version.js';
 
-export { REQUEST_ID_ATTRIBUTE } from './http-attributes.js';
+export { REQUEST_ID_ATTRIBUTE } from './attributes.js';
 
 /**
- * The scope name and version of @opentelemetry/instrumentation-http, whose spans these reproduce: queries and
- * dashboards that select HTTP spans by instrumentation scope keep working.
+ * The scope of @opentelemetry/instrumentation-http, whose spans these reproduce, so that queries and dashboards that
+ * select HTTP spans by instrumentation scope keep working. The version is the one test/http-parity.test.ts compares
+ * against (the devDependency): scripts/bundle.mjs writes it into the bundle at build time.
  */
 export const HTTP_SCOPE_NAME = '@opentelemetry/instrumentation-http';
-export const HTTP_SCOPE_VERSION = '0.301.0';
+declare const __HTTP_SCOPE_VERSION__: string | undefined;
+export const HTTP_SCOPE_VERSION =
+  typeof __HTTP_SCOPE_VERSION__ === 'string' ? __HTTP_SCOPE_VERSION__ : (installedVersion(HTTP_SCOPE_NAME) ?? '');
 
 const SERVER_REQUEST_START = 'http.server.request.start';
 const CLIENT_REQUEST_CREATED = 'http.client.request.created';
@@ -36,7 +40,7 @@ const CLIENT_REQUEST_CREATED = 'http.client.request.created';
 export interface HttpInstrumentationOptions {
   /** Runs code under a context; the agent's uses its context manager's storage directly. */
   runner?: ContextRunner;
-  /** Starts a span; the agent's skips the SDK Tracer for requests its sampler drops (src/span-start.ts). */
+  /** Starts a span; the agent's skips the SDK Tracer for requests its sampler drops (src/spans/span-start.ts). */
   startSpan?: StartSpan;
 }
 

@@ -15,10 +15,10 @@ import {
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_ROUTE,
   serverRequestAttributes,
-} from './http-attributes.js';
-import { SpanContextLayer } from '../context-layer.js';
-import { nobodyListens } from './http-context.js';
-import { internalError, recordError, type HttpTracing } from './http-tracing.js';
+} from './attributes.js';
+import { SpanContextLayer } from '../../spans/context-layer.js';
+import { nobodyListens } from './context.js';
+import { internalError, recordError, type HttpTracing } from './tracing.js';
 
 type EmitFn = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
 

@@ -1,9 +1,9 @@
 // What the http server and client halves share: the tracer, the context runner, diagnostics, error recording.
 import { SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
-import type { Diag } from '../diag.js';
-import { ATTR_ERROR_TYPE } from './http-attributes.js';
-import type { ContextRunner } from './http-context.js';
-import type { StartSpan } from '../span-start.js';
+import type { Diag } from '../../diag.js';
+import { ATTR_ERROR_TYPE } from './attributes.js';
+import type { ContextRunner } from './context.js';
+import type { StartSpan } from '../../spans/span-start.js';
 
 export interface HttpTracing {
   tracer: Tracer;

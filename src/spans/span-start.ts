@@ -4,7 +4,7 @@
 //  - a span the sampler drops is `trace.wrapSpanContext(spanContext)` built here, as the Tracer does, without the
 //    rest of that method (self-observability counters with their attribute objects and closures, attribute and
 //    link sanitising, a debug log call), which measured ~11 µs of CPU per request in a live server here;
-//  - a span the sampler keeps is a LeanSpan (src/lean-span.ts), handed to the provider's processors as SpanImpl is.
+//  - a span the sampler keeps is a LeanSpan (src/spans/lean-span.ts), handed to the provider's processors as SpanImpl is.
 // When the tracer is not the SDK's (tests, another SDK, an sdk-trace shaped differently) a kept span is started by
 // the tracer itself, with the very trace id sampled here handed over so that its sampler decides the same.
 import {

@@ -18,7 +18,7 @@ export class PooledIdGenerator implements IdGenerator {
 
   /**
    * The trace id the next generateTraceId() returns: a span start that sampled a fresh trace id itself (see
-   * fastStartSpan in src/span-start.ts) hands it to the SDK's Tracer, so that the Tracer's sampler sees the same id and decides the same.
+   * fastStartSpan in src/spans/span-start.ts) hands it to the SDK's Tracer, so that the Tracer's sampler sees the same id and decides the same.
    */
   presetTraceId(id: string | undefined): void {
     this.preset = id;

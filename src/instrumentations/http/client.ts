@@ -10,10 +10,10 @@
 import { propagation, SpanKind, SpanStatusCode, type Context, type Span, type TextMapSetter } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import { ATTR_ERROR_TYPE, clientRequestAttributes, clientResponseAttributes } from './http-attributes.js';
-import { SpanContextLayer } from '../context-layer.js';
-import { nobodyListens } from './http-context.js';
-import { internalError, recordError, type HttpTracing } from './http-tracing.js';
+import { ATTR_ERROR_TYPE, clientRequestAttributes, clientResponseAttributes } from './attributes.js';
+import { SpanContextLayer } from '../../spans/context-layer.js';
+import { nobodyListens } from './context.js';
+import { internalError, recordError, type HttpTracing } from './tracing.js';
 
 type EmitFn = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
 
