@@ -1,28 +1,21 @@
 // Starts the agent once per process (per thread): decides from the environment whether to trace, and only
 // then loads the SDK. The tracing-off path loads nothing from OpenTelemetry.
-import type { Env } from './config.js';
+import { isTrue, parseBool, type Env } from './config/env.js';
 import { agentState } from './state.js';
 
 const PREFIX = '[@x/trace-agent]';
-const MIN_NODE: [number, number] = [22, 15];
-const FALSE_OR_TRUE = /^\s*(1|true|yes|on|0|false|no|off|)\s*$/i;
-const FALSE = /^\s*(0|false|no|off|)\s*$/i;
+export const MIN_NODE: readonly [number, number] = [22, 15];
 
 export function startAgent(env: Env = process.env): void {
   const state = agentState();
   if (state.started) return;
   state.started = true;
   try {
-    // Unset or a false word: off, with nothing to warn about, decided before even loading config.js (24 KB).
-    if (env.TRACES_ENABLE === undefined || FALSE.test(env.TRACES_ENABLE)) return;
-    const { tracingRequested } = require('./config.js') as typeof import('./config.js');
-    if (!tracingRequested(env)) {
-      if (!FALSE_OR_TRUE.test(env.TRACES_ENABLE)) {
-        warn(`TRACES_ENABLE="${env.TRACES_ENABLE}" is not a boolean (use true/false); tracing stays off`);
-      }
-      return;
-    }
-    if (isPackageManager(process.argv[1]) && !/^(1|true|yes|on)$/i.test(env.TRACES_PACKAGE_MANAGERS ?? '')) {
+    // Unset, blank or a false word: off, with nothing to warn about, decided before even loading the configuration.
+    const requested = parseBool(env.TRACES_ENABLE);
+    if (requested === null) warn(`TRACES_ENABLE="${env.TRACES_ENABLE}" is not a boolean (use true/false); tracing stays off`);
+    if (requested !== true || isTrue(env.OTEL_SDK_DISABLED)) return;
+    if (isPackageManager(process.argv[1]) && !isTrue(env.TRACES_PACKAGE_MANAGERS)) {
       return; // `NODE_OPTIONS=--import …` reaches npm/yarn/pnpm themselves too: trace the app they start, not them
     }
     if (!nodeIsSupported(process.versions.node)) {
@@ -30,9 +23,9 @@ export function startAgent(env: Env = process.env): void {
       return;
     }
     enableCompileCache();
-    const { readConfig } = require('./config.js') as typeof import('./config.js');
+    const { readConfig } = require('./config/index.js') as typeof import('./config/index.js');
     const { createDiag, secretsOf } = require('./diag.js') as typeof import('./diag.js');
-    const { config, warnings } = readConfig(env);
+    const { config, warnings } = readConfig(env, { mainScript: process.argv[1] });
     const diag = createDiag(config.logLevel, secretsOf(config)); // header values, URL credentials: never printed
     for (const w of warnings) diag.warn(w);
     (require('./sdk.js') as typeof import('./sdk.js')).startSdk(config, diag);

@@ -4,7 +4,7 @@
 // a redactor: header values and URL credentials from the configuration never reach the output, whoever wrote
 // the message (the agent, OpenTelemetry, an error message of the transport).
 import type { DiagLogger } from '@opentelemetry/api';
-import type { AgentConfig, LogLevel } from './config.js';
+import type { AgentConfig, LogLevel } from './config/index.js';
 
 const PREFIX = '[@x/trace-agent]';
 const RANK: Record<LogLevel, number> = { none: 0, error: 1, warn: 2, info: 3, debug: 4, verbose: 5, all: 6 };

@@ -1,6 +1,5 @@
 // The resource every span carries. Detection stays local (env, host, process) unless
 // OTEL_NODE_RESOURCE_DETECTORS asks for more: cloud detectors make network calls, so they are opt-in.
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
@@ -13,7 +12,8 @@ import {
   type Resource,
   type ResourceDetector,
 } from '@opentelemetry/resources';
-import type { AgentConfig } from './config.js';
+import type { AgentConfig } from './config/index.js';
+import { machineId } from './config/host.js';
 import { describeError, type Diag } from './diag.js';
 
 const CLOUD_DETECTORS: Record<string, [pkg: string, exportName: string]> = {
@@ -24,7 +24,10 @@ const CLOUD_DETECTORS: Record<string, [pkg: string, exportName: string]> = {
   gcp: ['@opentelemetry/resource-detector-gcp', 'gcpDetector'],
 };
 
-export function buildResource(config: AgentConfig, diag: Diag): Resource {
+export function buildResource(
+  config: Pick<AgentConfig, 'resourceDetectors' | 'resourceAttributes' | 'serviceName' | 'hostName'>,
+  diag: Diag,
+): Resource {
   const wanted = config.resourceDetectors;
   const all = wanted.has('all');
   const detectors: ResourceDetector[] = [];
@@ -66,15 +69,7 @@ export function buildResource(config: AgentConfig, diag: Diag): Resource {
  */
 const linuxHostDetector: ResourceDetector = {
   detect() {
-    let id: string | undefined;
-    for (const path of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
-      try {
-        id = readFileSync(path, 'utf8').trim();
-        break;
-      } catch {
-        // next file; none: no host.id, as with the library's detector
-      }
-    }
+    const id = machineId(); // none: no host.id, as with the library's detector
     const a: string = arch();
     const hostArch = a === 'x64' ? 'amd64' : a === 'arm' ? 'arm32' : a === 'ppc' ? 'ppc32' : a;
     return { attributes: { 'host.name': hostname(), 'host.arch': hostArch, ...(id ? { 'host.id': id } : {}) } };

@@ -18,7 +18,7 @@ import {
   type Sampler,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
-import type { AgentConfig, LogLevel } from './config.js';
+import type { AgentConfig, LogLevel } from './config/index.js';
 import { describeError, otelLogger, type Diag } from './diag.js';
 import { createSpanExporters } from './exporters/index.js';
 import { LazyExporter, OutageGate } from './exporters/lazy.js';
@@ -60,9 +60,13 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
   propagation.setGlobalPropagator(createPropagator(config));
   trace.setGlobalTracerProvider(provider);
 
-  const { instrumentations, esmModules } = createInstrumentations(config, diag, { contextManager, sampler, ids });
+  const { instrumentations, esmModules } = createInstrumentations(
+    { ...config.instrumentations, zmqPropagation: config.zmqPropagation },
+    diag,
+    { contextManager, sampler, ids },
+  );
   // The logs pipeline starts here, so that the log libraries it instruments join the one ESM hook registration.
-  registerEsmHook([...esmModules, ...startLogs(config, diag, resource)], diag);
+  registerEsmHook([...esmModules, ...startLogs(config.logs, config.instrumentations, diag, resource)], diag);
   registerInstrumentations({ instrumentations, tracerProvider: provider });
 
   const state = agentState();
@@ -70,7 +74,7 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
   state.otelApi = otelApi;
   state.forceFlush = () => provider.forceFlush();
   state.shutdown = (timeoutMs = config.shutdownTimeoutMs) => shutdownWithin(provider, timeoutMs);
-  installShutdownHooks(config, diag);
+  installShutdownHooks(config.shutdownTimeoutMs, diag);
   diag.info(
     `tracing on: service.name=${config.serviceName}, exporters=${config.exporters.join(',') || 'none'}` +
       (config.exporters.includes('otlp') ? `, ${config.otlp.protocol}` : ''),

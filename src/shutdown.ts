@@ -4,7 +4,6 @@
 // process.exit(), uncaught exceptions and unhandled rejections end the process synchronously: the spans still
 // queued then are delivered from the 'exit' event (exporters/exit-flush.ts), and Node prints and exits as usual.
 import { isMainThread } from 'node:worker_threads';
-import type { AgentConfig } from './config.js';
 import type { Diag } from './diag.js';
 import { flushAtExit } from './exporters/exit-flush.js';
 import { reportDropsNow } from './exporters/queue-watch.js';
@@ -12,7 +11,8 @@ import { agentState, flushAll, shutdownAll } from './state.js';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
-export function installShutdownHooks(config: AgentConfig, diag: Diag): void {
+/** `timeoutMs`: the longest the agent delays the end of the process (TRACES_SHUTDOWN_TIMEOUT_MS). */
+export function installShutdownHooks(timeoutMs: number, diag: Diag): void {
   const state = agentState();
   const flushWithin = (timeoutMs: number) => {
     let timer: NodeJS.Timeout | undefined;
@@ -37,10 +37,10 @@ export function installShutdownHooks(config: AgentConfig, diag: Diag): void {
   process.on('beforeExit', () => {
     if (exiting) return;
     exiting = true;
-    void flushWithin(config.shutdownTimeoutMs).then((outcome) => {
+    void flushWithin(timeoutMs).then((outcome) => {
       exiting = false;
       if (outcome === 'timeout') {
-        diag.warn(`spans/logs not delivered within ${config.shutdownTimeoutMs} ms at exit; exiting anyway`);
+        diag.warn(`spans/logs not delivered within ${timeoutMs} ms at exit; exiting anyway`);
         gaveUp = true;
         process.exit();
       }
@@ -51,7 +51,7 @@ export function installShutdownHooks(config: AgentConfig, diag: Diag): void {
   process.on('exit', () => {
     if (gaveUp) return;
     try {
-      flushAtExit(state.forceFlush, config.shutdownTimeoutMs);
+      flushAtExit(state.forceFlush, timeoutMs);
       reportDropsNow();
     } catch {
       // never let the agent change how the process ends
@@ -64,12 +64,12 @@ export function installShutdownHooks(config: AgentConfig, diag: Diag): void {
       const appHandlesIt = process.listenerCount(signal) > 1;
       if (appHandlesIt) {
         // The app decides when and how to exit; we only hurry the spans out.
-        void flushWithin(config.shutdownTimeoutMs);
+        void flushWithin(timeoutMs);
         return;
       }
       // A second signal while flushing ends the process at once, as it would without us.
       process.removeListener(signal, onSignal);
-      void shutdownAll(state, config.shutdownTimeoutMs).finally(() => {
+      void shutdownAll(state, timeoutMs).finally(() => {
         reportDropsNow();
         process.kill(process.pid, signal);
       });

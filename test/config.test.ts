@@ -1,8 +1,8 @@
 // The configuration contract, variable by variable: values, precedence, fallbacks and warnings.
 import { describe, expect, it } from 'vitest';
-import { readConfig, tracingRequested, type Env } from '../src/config.js';
+import { readConfig, tracingRequested, type Env } from '../src/config/index.js';
 
-const read = (env: Env) => readConfig(env, '/nonexistent-dir');
+const read = (env: Env, mainScript?: string) => readConfig(env, { cwd: '/nonexistent-dir', mainScript });
 const on = (env: Env = {}) => read({ TRACES_ENABLE: 'true', ...env });
 
 describe('TRACES_ENABLE / OTEL_SDK_DISABLED', () => {
@@ -34,16 +34,11 @@ describe('service.name and host.name', () => {
     expect(on({ OTEL_RESOURCE_ATTRIBUTES: attrs }).config.resourceAttributes['deployment.environment']).toBe('prod');
   });
   it('falls back to the app package.json name, then unknown_service:node', () => {
-    const argv1 = process.argv[1];
-    try {
-      // The package.json nearest the main script: this repo's own.
-      process.argv[1] = new URL('./fixtures/http-server.mjs', import.meta.url).pathname;
-      expect(on().config.serviceName).toBe('@x/trace-agent');
-      process.argv[1] = '/nonexistent-dir/app.js';
-      expect(on().config.serviceName).toBe('unknown_service:node');
-    } finally {
-      process.argv[1] = argv1!;
-    }
+    // The package.json nearest the main script: this repo's own.
+    const app = new URL('./fixtures/http-server.mjs', import.meta.url).pathname;
+    expect(read({ TRACES_ENABLE: 'true' }, app).config.serviceName).toBe('@x/trace-agent');
+    expect(read({ TRACES_ENABLE: 'true' }, '/nonexistent-dir/app.js').config.serviceName).toBe('unknown_service:node');
+    expect(read({ TRACES_ENABLE: 'true' }).config.serviceName).toBe('unknown_service:node');
   });
   it('FD_HOST_NAME sets host.name, else the resource attribute, else the OS hostname', () => {
     expect(on({ FD_HOST_NAME: 'trace_test', OTEL_RESOURCE_ATTRIBUTES: 'host.name=h2' }).config.hostName).toBe('trace_test');
@@ -194,8 +189,8 @@ describe('numbers, samplers, propagators, misc', () => {
     expect(on().config.logLevel).toBe('warn');
     expect(on({ OTEL_LOG_LEVEL: 'DEBUG' }).config.logLevel).toBe('debug');
     expect(on({ OTEL_LOG_LEVEL: 'loud' }).warnings).toHaveLength(1);
-    expect(readConfig({ TRACES_ENABLE: '1' }, '/srv').config.filePath).toBe('/srv/otel_traces.jsonl');
-    expect(readConfig({ TRACES_ENABLE: '1', TRACES_FILE: 'out/t.jsonl' }, '/srv').config.filePath).toBe('/srv/out/t.jsonl');
+    expect(readConfig({ TRACES_ENABLE: '1' }, { cwd: '/srv' }).config.filePath).toBe('/srv/otel_traces.jsonl');
+    expect(readConfig({ TRACES_ENABLE: '1', TRACES_FILE: 'out/t.jsonl' }, { cwd: '/srv' }).config.filePath).toBe('/srv/out/t.jsonl');
     expect(on({ OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }).config.otlp.compression).toBe('gzip');
     expect(on({ OTEL_EXPORTER_OTLP_COMPRESSION: 'brotli' }).warnings).toHaveLength(1);
     expect(on().config.zmqPropagation).toBe(true);

@@ -6,7 +6,7 @@
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { BatchSpanProcessor, TracerProvider, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
-import type { OtlpConfig } from '../src/config.js';
+import type { OtlpConfig } from '../src/config/index.js';
 import type { Diag } from '../src/diag.js';
 import { LazyExporter, OutageGate, RETRY_PERIOD_MS } from '../src/exporters/lazy.js';
 

@@ -89,7 +89,7 @@ describe('secrets never printed', () => {
 describe('the diagnostics redactor (defence in depth: no current message carries a secret)', () => {
   it('masks configured header values (raw and percent-encoded) and any URL credentials in every line', async () => {
     const { createDiag, secretsOf } = await import('../src/diag.js');
-    const { readConfig } = await import('../src/config.js');
+    const { readConfig } = await import('../src/config/index.js');
     const { config } = readConfig({
       TRACES_ENABLE: 'true',
       EXPORTER_OTLP_ENDPOINT: 'http://svc-user:svc%20pass@collector:4318',

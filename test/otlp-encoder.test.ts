@@ -10,7 +10,7 @@ import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, ty
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { encodeLogsExportRequest, encodeTraceExportRequest, encoderCacheSize } from '../src/exporters/otlp-encoder.js';
-import { createOtlpLogExporter, createOtlpSpanExporter } from '../src/exporters/otlp.js';
+import { createOtlpExporter } from '../src/exporters/otlp.js';
 import { createDiag } from '../src/diag.js';
 
 function recordSpans(resourceAttributes: Record<string, string | number>, write: (provider: TracerProvider) => void): ReadableSpan[] {
@@ -186,28 +186,16 @@ describe('OTLP span encoder', () => {
     }
   });
 
-  for (const protocol of ['grpc', 'http/protobuf'] as const) {
-    it(`is the serializer the ${protocol} log exporter uses`, async () => {
-      const exporter = createOtlpLogExporter(
-        { protocol, url: protocol === 'grpc' ? 'http://127.0.0.1:1' : 'http://127.0.0.1:1/v1/logs', headers: {}, compression: 'none', timeoutMs: 1000 },
-        createDiag('error'),
-      );
-      const serializer = (exporter as unknown as { _delegate: { _serializer: { serializeRequest: unknown } } })._delegate._serializer;
-      expect(serializer.serializeRequest).toBe(encodeLogsExportRequest);
-      await exporter.shutdown();
-    });
-  }
-
-  for (const protocol of ['grpc', 'http/protobuf'] as const) {
-    it(`is the serializer the ${protocol} exporter uses`, async () => {
-      const diag = createDiag('error');
-      const exporter = createOtlpSpanExporter(
-        { protocol, url: protocol === 'grpc' ? 'http://127.0.0.1:1' : 'http://127.0.0.1:1/v1/traces', headers: {}, compression: 'none', timeoutMs: 1000 },
-        diag,
-      );
-      const serializer = (exporter as unknown as { _delegate: { _serializer: { serializeRequest: unknown } } })._delegate._serializer;
-      expect(serializer.serializeRequest).toBe(encodeTraceExportRequest);
-      await exporter.shutdown();
-    });
+  const encoders = { traces: encodeTraceExportRequest, logs: encodeLogsExportRequest };
+  for (const signal of ['traces', 'logs'] as const) {
+    for (const protocol of ['grpc', 'http/protobuf'] as const) {
+      it(`is the serializer the ${protocol} ${signal} exporter uses`, async () => {
+        const url = protocol === 'grpc' ? 'http://127.0.0.1:1' : `http://127.0.0.1:1/v1/${signal}`;
+        const exporter = createOtlpExporter(signal, { protocol, url, headers: {}, compression: 'none', timeoutMs: 1000 }, createDiag('error'));
+        const serializer = (exporter as unknown as { _delegate: { _serializer: { serializeRequest: unknown } } })._delegate._serializer;
+        expect(serializer.serializeRequest).toBe(encoders[signal]);
+        await exporter.shutdown();
+      });
+    }
   }
 });

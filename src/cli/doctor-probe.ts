@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import { gzipSync } from 'node:zlib';
-import type { OtlpConfig } from '../config.js';
+import type { OtlpConfig } from '../config/index.js';
 import { otlpSerializer, type OtlpSerializer } from '../exporters/otlp-serializer.js';
 import { GRPC_PATHS, grpcFrame, readTlsFiles, type Signal, type TlsFiles } from '../exporters/otlp-wire.js';
 import { messageOf } from './errors.js';

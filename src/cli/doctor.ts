@@ -3,7 +3,9 @@
 // configured OTLP endpoint, and a verdict. Exit status 0 when tracing can work, 1 when it cannot.
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { DEFAULT_INSTRUMENTATIONS, parsePairs, readConfig, redactUrl, type AgentConfig, type Env, type OtlpConfig } from '../config.js';
+import { DEFAULT_INSTRUMENTATIONS, parsePairs, readConfig, redactUrl, type AgentConfig, type Env, type OtlpConfig } from '../config/index.js';
+import { MIN_NODE, nodeIsSupported } from '../agent.js';
+import { isTrue } from '../config/env.js';
 import { redactor, safeDecode } from '../diag.js';
 import type { Signal } from '../exporters/otlp-wire.js';
 import { intOption, parseArgs, type OptionSpec } from './args.js';
@@ -41,7 +43,6 @@ const OPTIONS: OptionSpec[] = [
 ];
 
 const DEFAULT_MAX_TIMEOUT_MS = 10_000;
-const MIN_NODE: [number, number] = [22, 15];
 const TRACES_HEADER_VARS = ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'EXPORTER_OTLP_HEADERS'];
 const LOGS_HEADER_VARS = ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_LOGS_HEADERS', 'EXPORTER_OTLP_HEADERS'];
 const ENDPOINT_VARS = ['EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT'];
@@ -72,7 +73,7 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
 
   const problems: string[] = [];
   const notes: string[] = [];
-  if (!nodeSupported()) {
+  if (!nodeIsSupported(process.versions.node)) {
     problems.push(`this Node (${process.version}) is older than ${MIN_NODE.join('.')}: the agent stays off on it (if your app runs on a newer Node, run the doctor with that Node)`);
   }
   if (!config.enabled) problems.push(offReason(env));
@@ -121,19 +122,9 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-/**
- * readConfig finds the default service.name from the package.json nearest to the app's main script
- * (process.argv[1]); here that would be this CLI's own package. Point it at the app (or the current directory).
- */
+/** The default service.name comes from the package.json nearest to the app (or the current directory). */
 function readConfigFor(env: Env, cwd: string, app: string | undefined) {
-  const saved = process.argv[1];
-  process.argv[1] = app ? resolve(cwd, app) : join(cwd, '(app)');
-  try {
-    return readConfig(env, cwd);
-  } finally {
-    if (saved === undefined) process.argv.splice(1, 1);
-    else process.argv[1] = saved;
-  }
+  return readConfig(env, { cwd, mainScript: app });
 }
 
 type Out = (line?: string) => void;
@@ -258,14 +249,7 @@ function pairs(o: Record<string, string>): string {
     .join(',');
 }
 
-function isTrue(v: string | undefined): boolean {
-  return ['1', 'true', 'yes', 'on'].includes((v ?? '').trim().toLowerCase());
-}
 
-function nodeSupported(): boolean {
-  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-  return major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
-}
 
 /** Whether the agent could append to the file: it creates it, so the directory must be writable. */
 function checkWritable(path: string): string | undefined {

@@ -3,7 +3,7 @@
 // start-up.
 import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
 import { ConsoleSpanExporter, type SpanExporter } from '@opentelemetry/sdk-trace';
-import type { AgentConfig, LogsConfig, OtlpConfig } from '../config.js';
+import type { AgentConfig, LogsConfig, OtlpConfig } from '../config/index.js';
 import type { Diag } from '../diag.js';
 import { FileSpanExporter } from './file.js';
 import { LazyExporter } from './lazy.js';

@@ -8,7 +8,7 @@ import { context, type Context } from '@opentelemetry/api';
 import { suppressTracing, type ExportResult } from '@opentelemetry/core';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
-import { redactUrl, type OtlpConfig } from '../config.js';
+import { redactUrl, type OtlpConfig } from '../config/index.js';
 import { describeError, type Diag } from '../diag.js';
 import { PendingBatches, registerExitSink, type ExitSink } from './exit-flush.js';
 import { otlpSerializer } from './otlp-serializer.js';

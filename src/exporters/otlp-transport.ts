@@ -1,6 +1,6 @@
 // The transport options the official OTLP exporters are built with, from the agent's parsed configuration: gRPC
 // metadata and credentials, HTTP headers and TLS agent options. One place for spans and logs.
-import type { OtlpConfig } from '../config.js';
+import type { OtlpConfig } from '../config/index.js';
 import { describeError, type Diag } from '../diag.js';
 import { readTlsFiles, tlsVariables, type Signal, type TlsFiles } from './otlp-wire.js';
 

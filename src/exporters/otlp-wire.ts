@@ -2,9 +2,9 @@
 // sender (exit-sender.ts), `trace-agent doctor`'s probe, and the transport options of the official exporters.
 // Node built-ins only: exit-sender.ts loads it in a bare worker thread.
 import { readFileSync } from 'node:fs';
+import type { Signal } from '../config/types.js';
 
-/** The signals the agent exports. */
-export type Signal = 'traces' | 'logs';
+export type { Signal };
 
 /** Each signal's gRPC Export method (opentelemetry-proto collector services). */
 export const GRPC_PATHS: Readonly<Record<Signal, string>> = {

@@ -1,7 +1,7 @@
 // The official OTLP exporters of both signals, for the three protocols, built with the agent's own parsed
 // configuration. A bundle of its own (scripts/bundle.mjs), loaded lazily (see LazyExporter): nothing here runs during
 // start-up.
-import type { OtlpConfig, OtlpProtocol } from '../config.js';
+import type { OtlpConfig, OtlpProtocol } from '../config/index.js';
 import type { Diag } from '../diag.js';
 import type { Exporter } from './lazy.js';
 import { withFastEncoding } from './otlp-encoder.js';

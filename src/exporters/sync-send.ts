@@ -1,7 +1,7 @@
 // Sends one OTLP request synchronously, for the moment the process ends ('exit' event: process.exit(), an uncaught
 // exception, an unhandled rejection), when no event-loop turn is left for an asynchronous export. A worker thread
 // (exit-sender.ts) does the network I/O while this thread blocks on Atomics.wait, bounded by a deadline.
-import type { OtlpConfig } from '../config.js';
+import type { OtlpConfig } from '../config/index.js';
 import { describeError, type Diag } from '../diag.js';
 import type { SenderData } from './exit-sender.js';
 import { NOUNS, type Signal } from './otlp-wire.js';

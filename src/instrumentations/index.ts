@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import type { ContextManager } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
-import { DEFAULT_INSTRUMENTATIONS, type AgentConfig } from '../config.js';
+import { DEFAULT_INSTRUMENTATIONS } from '../config/index.js';
 import { describeError, type Diag } from '../diag.js';
 import { createHttpInstrumentation, createUndiciInstrumentation } from './http/index.js';
 import { contextRunner } from './http/context.js';
@@ -12,22 +12,29 @@ import { fastStartSpan, sdkStartSpan, type SpanStartOptions } from '../spans/spa
 import type { HttpInstrumentationOptions } from './http/index.js';
 import { ZeroMqInstrumentation } from './zeromq/index.js';
 
+/** Which instrumentations run (OTEL_NODE_ENABLED/DISABLED_INSTRUMENTATIONS) and what the built-in ones need. */
+export interface InstrumentationOptions {
+  /** Short names; null means the defaults. */
+  enabled: string[] | null;
+  disabled: string[];
+  zmqPropagation: boolean;
+}
+
 interface BuiltIn {
-  create: (config: AgentConfig, http: HttpInstrumentationOptions) => Instrumentation;
+  create: (options: InstrumentationOptions, http: HttpInstrumentationOptions) => Instrumentation;
   /** Module names the ESM loader hook must intercept for this instrumentation. */
   esmModules: string[];
 }
 
 const BUILT_IN: Record<string, BuiltIn> = {
   // http/https need no module hook: the http instrumentation works from Node's diagnostics channels.
-  http: { create: (_config, http) => createHttpInstrumentation(http), esmModules: [] },
+  http: { create: (_options, http) => createHttpInstrumentation(http), esmModules: [] },
   undici: { create: createUndiciInstrumentation, esmModules: [] },
   zeromq: {
-    create: (config, http) => new ZeroMqInstrumentation({ propagation: config.zmqPropagation }, http.startSpan),
+    create: (options, http) => new ZeroMqInstrumentation({ propagation: options.zmqPropagation }, http.startSpan),
     esmModules: ['zeromq'],
   },
 };
-
 
 export interface ChosenInstrumentations {
   instrumentations: Instrumentation[];
@@ -39,21 +46,19 @@ export interface PipelineParts extends Partial<SpanStartOptions> {
   contextManager?: ContextManager;
 }
 
-export function createInstrumentations(config: AgentConfig, diag: Diag, parts: PipelineParts = {}): ChosenInstrumentations {
+export function createInstrumentations(options: InstrumentationOptions, diag: Diag, parts: PipelineParts = {}): ChosenInstrumentations {
   const http: HttpInstrumentationOptions = {
     runner: contextRunner(parts.contextManager),
     startSpan: parts.sampler && parts.ids ? fastStartSpan({ sampler: parts.sampler, ids: parts.ids }) : sdkStartSpan,
   };
-  const wanted = (config.instrumentations.enabled ?? DEFAULT_INSTRUMENTATIONS).filter(
-    (name) => !config.instrumentations.disabled.includes(name),
-  );
+  const wanted = (options.enabled ?? DEFAULT_INSTRUMENTATIONS).filter((name) => !options.disabled.includes(name));
   const instrumentations: Instrumentation[] = [];
   const esmModules = new Set<string>();
   for (const name of new Set(wanted)) {
     try {
       const builtIn = BUILT_IN[name];
       if (builtIn) {
-        instrumentations.push(builtIn.create(config, http));
+        instrumentations.push(builtIn.create(options, http));
         builtIn.esmModules.forEach((m) => esmModules.add(m));
         continue;
       }

@@ -7,7 +7,7 @@
 import { format } from 'node:util';
 import { context, isSpanContextValid, SeverityNumber, trace } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
-import type { LogFormat } from '../config.js';
+import type { LogFormat } from '../config/index.js';
 import type { EmitConsoleRecord, RecordLevel } from './console-records.js';
 import { jsonLine, nowHrTime, splitArgs, type JsonValue, type LineIds } from './format.js';
 

@@ -4,7 +4,8 @@
 import { logs } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import type { AgentConfig } from '../config.js';
+import type { LogsConfig } from '../config/index.js';
+import type { InstrumentationOptions } from '../instrumentations/index.js';
 import { describeError, type Diag } from '../diag.js';
 import { createLogExporters } from '../exporters/index.js';
 import { LazyExporter } from '../exporters/lazy.js';
@@ -16,8 +17,12 @@ import { watchLogLibraries } from './libraries.js';
 const SCOPE = '@x/trace-agent/console';
 
 /** Returns the module names the ESM loader hook must intercept for the log libraries instrumented. */
-export function startLogs(config: AgentConfig, diag: Diag, resource: Resource): string[] {
-  const { logs: lc } = config;
+export function startLogs(
+  lc: LogsConfig,
+  instrumentations: Pick<InstrumentationOptions, 'enabled' | 'disabled'>,
+  diag: Diag,
+  resource: Resource,
+): string[] {
   const exporting = lc.exporters.length > 0;
   const patchConsole = (exporting && lc.console) || lc.format === 'jsonl';
   if (!exporting && !patchConsole) return [];
@@ -44,7 +49,7 @@ export function startLogs(config: AgentConfig, diag: Diag, resource: Resource): 
       agentState().logs = provider;
       if (lc.console) emitRecord = consoleRecordEmitter({ logger: provider.getLogger(SCOPE), processors, resource, scopeName: SCOPE });
       // OTEL_NODE_ENABLED_INSTRUMENTATIONS, when set, names every instrumentation that runs: the log libraries too.
-      const { enabled, disabled } = config.instrumentations;
+      const { enabled, disabled } = instrumentations;
       const notEnabled = enabled ? ['pino', 'winston', 'bunyan'].filter((lib) => !enabled.includes(lib)) : [];
       const libraries = watchLogLibraries(diag, [...disabled, ...notEnabled]);
       esmModules = libraries;

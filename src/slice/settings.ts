@@ -1,7 +1,8 @@
 // Environment the slice API reads itself (once, when the first traced call runs). The agent's config module owns
 // every other variable; these only bound the slice API's own memory.
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { parseWholeNumber, type Env } from '../config/env.js';
+import { machineId } from '../config/host.js';
 import { warnOnce } from './warn.js';
 
 export interface SliceSettings {
@@ -16,8 +17,6 @@ export interface SliceSettings {
 export const DEFAULT_REQ_TTL_MS = 600_000;
 export const DEFAULT_REQ_MAX = 20_000;
 
-type Env = Record<string, string | undefined>;
-
 export function readSettings(env: Env = process.env): SliceSettings {
   // One warning for all bad variables: warnOnce reports a kind once, so a second bad one would go unnamed.
   const bad: string[] = [];
@@ -31,26 +30,15 @@ export function readSettings(env: Env = process.env): SliceSettings {
 }
 
 function intVar(env: Env, name: string, fallback: number, min: number, bad: string[]): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  const n = /^\+?\d+$/.test(raw) ? Number(raw) : NaN;
-  if (Number.isSafeInteger(n) && n >= min) return n;
-  bad.push(`${name}=${JSON.stringify(raw)} is not an integer >= ${min}: using ${fallback}`);
-  return fallback;
+  const n = parseWholeNumber(env[name], min);
+  if (n === null) bad.push(`${name}=${JSON.stringify(env[name]?.trim())} is not an integer >= ${min}: using ${fallback}`);
+  return n ?? fallback;
 }
 
 /** As FastDeploy: FD_HOST_NAME, else the machine id, else the host name. */
 function hostIdFrom(env: Env): string {
-  const fromEnv = env.FD_HOST_NAME?.trim();
-  if (fromEnv) return fromEnv;
-  for (const path of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
-    try {
-      const id = readFileSync(path, 'utf8').trim();
-      if (id) return id;
-    } catch {
-      // not on this system
-    }
-  }
+  const id = env.FD_HOST_NAME?.trim() || machineId();
+  if (id) return id;
   try {
     return hostname() || 'unknown';
   } catch {

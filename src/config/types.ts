@@ -1,0 +1,85 @@
+// The agent's configuration, as the reader (index.ts) builds it from the environment.
+export type { Env } from './env.js';
+
+/** The signals the agent exports. */
+export type Signal = 'traces' | 'logs';
+export type OtlpProtocol = 'grpc' | 'http/protobuf' | 'http/json';
+export type TraceExporterName = 'otlp' | 'console' | 'file';
+export type SamplerName =
+  | 'always_on'
+  | 'always_off'
+  | 'traceidratio'
+  | 'parentbased_always_on'
+  | 'parentbased_always_off'
+  | 'parentbased_traceidratio';
+export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
+export type PropagatorName = 'tracecontext' | 'baggage' | 'b3' | 'b3multi';
+export type LogExporterName = 'otlp' | 'console';
+export type LogFormat = 'text' | 'jsonl';
+
+export interface OtlpConfig {
+  protocol: OtlpProtocol;
+  /** Final URL the exporter talks to: with `/v1/traces` for HTTP, scheme+host+port for gRPC. */
+  url: string;
+  headers: Record<string, string>;
+  compression: 'gzip' | 'none';
+  timeoutMs: number;
+  /** PEM file paths for TLS (`https://`); read when the exporter is built. */
+  certificateFile?: string;
+  clientKeyFile?: string;
+  clientCertificateFile?: string;
+}
+
+export interface AgentConfig {
+  enabled: boolean;
+  serviceName: string;
+  hostName: string;
+  /** OTEL_RESOURCE_ATTRIBUTES, parsed; service.name / host.name above take precedence. */
+  resourceAttributes: Record<string, string>;
+  resourceDetectors: Set<string>;
+  /** Empty when TRACES_EXPORTER=none. */
+  exporters: TraceExporterName[];
+  otlp: OtlpConfig;
+  filePath: string;
+  batch: BatchConfig;
+  sampler: { name: SamplerName; ratio: number };
+  propagators: PropagatorName[];
+  logLevel: LogLevel;
+  /** Short instrumentation names (`http`, `undici`, `express`…); `enabled` null means "the defaults". */
+  instrumentations: { enabled: string[] | null; disabled: string[] };
+  zmqPropagation: boolean;
+  shutdownTimeoutMs: number;
+  logs: LogsConfig;
+  /** Which variable set each value that came from the environment (for `trace-agent doctor`). */
+  sources: Record<string, string>;
+}
+
+export interface LogsConfig {
+  /** Where log records go; empty (the default unless traces go over OTLP) means no logs pipeline at all. */
+  exporters: LogExporterName[];
+  /** Endpoint, protocol and headers for logs: defaults follow the traces OTLP settings. */
+  otlp: OtlpConfig;
+  batch: BatchConfig;
+  /** TRACES_CONSOLE_LOGS: console.log/info/warn/error/debug become log records. */
+  console: boolean;
+  /** TRACES_LOG_FORMAT: `jsonl` rewrites console output as one JSON object per line. */
+  format: LogFormat;
+}
+
+export interface BatchConfig {
+  scheduledDelayMs: number;
+  maxQueueSize: number;
+  maxExportBatchSize: number;
+  exportTimeoutMs: number;
+}
+
+export interface ConfigResult {
+  config: AgentConfig;
+  warnings: string[];
+}
+
+/** Instrumentations that run when OTEL_NODE_ENABLED_INSTRUMENTATIONS is not set (log libraries: see src/logs). */
+export const DEFAULT_INSTRUMENTATIONS: readonly string[] = ['http', 'undici', 'zeromq'];
+
+export const DEFAULT_GRPC_URL = 'http://localhost:4317';
+export const DEFAULT_HTTP_BASE = 'http://localhost:4318';
