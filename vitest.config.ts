@@ -6,6 +6,7 @@ const UNIT = [
   'config',
   'diag',
   'exporters-outage',
+  'layers',
   'lean-span',
   'logs-console-records',
   'logs-format',

@@ -8,10 +8,17 @@ const http = require('node:http');
 const dc = require('node:diagnostics_channel');
 
 const start = dc.channel('http.server.request.start');
-const server = http.createServer((req, res) => {
+const server = http.createServer((_req, res) => {
   res.statusCode = 200;
 });
-const socket = { remoteAddress: '127.0.0.1', remotePort: 50000, encrypted: false, on() {}, once() {}, removeListener() {} };
+const socket = {
+  remoteAddress: '127.0.0.1',
+  remotePort: 50000,
+  encrypted: false,
+  on() {},
+  once() {},
+  removeListener() {},
+};
 const headers = { host: '127.0.0.1:3000', connection: 'keep-alive', 'user-agent': 'bench' };
 
 function one() {
@@ -43,6 +50,6 @@ const tick = () => new Promise((r) => setImmediate(r));
     if (round > 0) samples.push(((c.user + c.system) * 1000) / n); // round 0 warms up the JIT
   }
   samples.sort((a, b) => a - b);
-  process.stdout.write(JSON.stringify({ cpuNsPerRequest: samples[1] }) + '\n');
+  process.stdout.write(`${JSON.stringify({ cpuNsPerRequest: samples[1] })}\n`);
   process.exit(0);
 })();

@@ -14,15 +14,21 @@ const { registerInstrumentations } = require('@opentelemetry/instrumentation');
 const ours = process.env.HTTP_PATH_IMPL === 'ours';
 const ratio = Number(process.env.HTTP_PATH_RATIO ?? 0.1);
 // The agent's ratio sampler (same decisions as the SDK's, cheaper) for `ours`, the SDK's for `upstream`.
-const ratioSampler = ours ? new (require(path.join(root, 'dist/src/spans/ratio-sampler.js')).RatioSampler)(ratio) : new sdk.TraceIdRatioBasedSampler(ratio);
-const rootSampler = { off: new sdk.AlwaysOffSampler(), on: new sdk.AlwaysOnSampler(), ratio: ratioSampler }[process.env.HTTP_PATH_SAMPLER];
+const ratioSampler = ours
+  ? new (require(path.join(root, 'dist/src/spans/ratio-sampler.js')).RatioSampler)(ratio)
+  : new sdk.TraceIdRatioBasedSampler(ratio);
+const rootSampler = { off: new sdk.AlwaysOffSampler(), on: new sdk.AlwaysOnSampler(), ratio: ratioSampler }[
+  process.env.HTTP_PATH_SAMPLER
+];
 const sampler = new sdk.ParentBasedSampler({ root: rootSampler });
-const exporter = { export: (spans, done) => done({ code: 0 }), shutdown: async () => {} };
+const exporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
 const ids = ours ? new (require(path.join(root, 'dist/src/spans/id-generator.js')).PooledIdGenerator)() : undefined;
 const provider = new sdk.TracerProvider({
   sampler,
   idGenerator: ids,
-  spanProcessors: [new sdk.BatchSpanProcessor({ exporter, maxQueueSize: 100_000, maxExportBatchSize: 512, scheduledDelayMillis: 100 })],
+  spanProcessors: [
+    new sdk.BatchSpanProcessor({ exporter, maxQueueSize: 100_000, maxExportBatchSize: 512, scheduledDelayMillis: 100 }),
+  ],
 });
 const contextManager = new AsyncLocalStorageContextManager().enable();
 api.context.setGlobalContextManager(contextManager);
@@ -34,7 +40,10 @@ if (ours) {
   const { createHttpInstrumentation } = require(path.join(root, 'dist/src/instrumentations/http/index.js'));
   const { contextRunner } = require(path.join(root, 'dist/src/instrumentations/http/context.js'));
   const { fastStartSpan } = require(path.join(root, 'dist/src/spans/span-start.js'));
-  instrumentation = createHttpInstrumentation({ runner: contextRunner(contextManager), startSpan: fastStartSpan({ sampler, ids }) });
+  instrumentation = createHttpInstrumentation({
+    runner: contextRunner(contextManager),
+    startSpan: fastStartSpan({ sampler, ids }),
+  });
 } else {
   const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
   instrumentation = new HttpInstrumentation({

@@ -35,7 +35,9 @@ export function measureHttpPath() {
 
 export function printHttpPath({ rounds, n, rows }) {
   const bare = rows[0].ns;
-  console.log(`\nHTTP server path, CPU per request without the network (${rounds} rounds x ${n.toLocaleString('en-US')} requests, medians)`);
+  console.log(
+    `\nHTTP server path, CPU per request without the network (${rounds} rounds x ${n.toLocaleString('en-US')} requests, medians)`,
+  );
   console.log('| contender | CPU ns/request | added ns/request |');
   console.log('|---|---|---|');
   for (const r of rows) console.log(`| ${r.name} | ${r.ns.toFixed(0)} | ${(r.ns - bare).toFixed(0)} |`);

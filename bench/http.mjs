@@ -20,19 +20,34 @@ export function httpContenders(sink, { consoleLog = false } = {}) {
   const app = consoleLog ? { BENCH_CONSOLE_LOG: '1' } : {};
   const list = [
     { name: 'bare node', args: [], env: { ...app } },
-    { name: 'agent, every request traced + exported', args: ['--import', '@x/trace-agent'], env: { ...app, TRACES_ENABLE: 'true', ...exportEnv } },
+    {
+      name: 'agent, every request traced + exported',
+      args: ['--import', '@x/trace-agent'],
+      env: { ...app, TRACES_ENABLE: 'true', ...exportEnv },
+    },
   ];
   if (!consoleLog) {
     list.push(
       {
         name: 'official auto-instrumentations-node/register',
         args: ['--require', '@opentelemetry/auto-instrumentations-node/register'],
-        env: { OTEL_TRACES_EXPORTER: 'otlp', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', OTEL_NODE_RESOURCE_DETECTORS: 'env,host,process', ...exportEnv },
+        env: {
+          OTEL_TRACES_EXPORTER: 'otlp',
+          OTEL_METRICS_EXPORTER: 'none',
+          OTEL_LOGS_EXPORTER: 'none',
+          OTEL_NODE_RESOURCE_DETECTORS: 'env,host,process',
+          ...exportEnv,
+        },
       },
       {
         name: 'agent, sampler ratio 0.1',
         args: ['--import', '@x/trace-agent'],
-        env: { TRACES_ENABLE: 'true', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', ...exportEnv },
+        env: {
+          TRACES_ENABLE: 'true',
+          OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+          OTEL_TRACES_SAMPLER_ARG: '0.1',
+          ...exportEnv,
+        },
       },
     );
   }
@@ -84,10 +99,13 @@ export async function measureHttp(options = {}) {
 }
 
 export function printHttp(title, { rows, exported }) {
-  console.log(`\n${title} (${rounds()} rounds x ${seconds()}s, ${connections} connections, medians; % of bare = median of the rounds' ratios; sink got ${exported.requests} exports, ${(exported.bytes / 1e6).toFixed(1)} MB)`);
+  console.log(
+    `\n${title} (${rounds()} rounds x ${seconds()}s, ${connections} connections, medians; % of bare = median of the rounds' ratios; sink got ${exported.requests} exports, ${(exported.bytes / 1e6).toFixed(1)} MB)`,
+  );
   console.log('| contender | req/s | % of bare | p99 ms | errors |');
   console.log('|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${(100 * r.ratio).toFixed(1)}% | ${r.p99} | ${r.errors} |`);
+  for (const r of rows)
+    console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${(100 * r.ratio).toFixed(1)}% | ${r.p99} | ${r.errors} |`);
 }
 
 if (process.argv[1]?.endsWith('http.mjs')) {

@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const cleanEnv = () =>
-  Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OTEL_|TRACES_|FD_|EXPORTER_OTLP_|NODE_OPTIONS$)/.test(k)));
+  Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(OTEL_|TRACES_|FD_|EXPORTER_OTLP_|NODE_OPTIONS$)/.test(k)),
+  );
 
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -67,6 +69,9 @@ export function startProcess(args, script, env) {
 
 export function machineLine() {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   return `Node ${process.version}, ${os.cpus().length} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${load}, ${new Date().toISOString()}`;
 }

@@ -13,12 +13,20 @@ const attributes = { 'http.request.method': 'GET', 'url.path': '/memory', 'http.
 const tick = () => new Promise((r) => setImmediate(r));
 // V8's young generation (new space) is sized for the allocation rate, up to --max-semi-space-size: a late RSS step
 // with flat heapUsed is that nursery growing, not spans being kept.
-const newSpaceMiB = () => (v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) / 2 ** 20;
+const newSpaceMiB = () =>
+  (v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) / 2 ** 20;
 const sample = (spans) => {
   if (globalThis.gc && process.env.BENCH_GC) globalThis.gc();
   const m = process.memoryUsage();
-  const line = { spans, rssMiB: m.rss / 2 ** 20, heapUsedMiB: m.heapUsed / 2 ** 20, heapTotalMiB: m.heapTotal / 2 ** 20, newSpaceMiB: newSpaceMiB(), externalMiB: m.external / 2 ** 20 };
-  process.stdout.write(JSON.stringify(line) + '\n');
+  const line = {
+    spans,
+    rssMiB: m.rss / 2 ** 20,
+    heapUsedMiB: m.heapUsed / 2 ** 20,
+    heapTotalMiB: m.heapTotal / 2 ** 20,
+    newSpaceMiB: newSpaceMiB(),
+    externalMiB: m.external / 2 ** 20,
+  };
+  process.stdout.write(`${JSON.stringify(line)}\n`);
 };
 
 async function main() {
@@ -34,6 +42,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  process.stderr.write(String(err && err.stack) + '\n');
+  process.stderr.write(`${String(err?.stack)}\n`);
   process.exit(1);
 });

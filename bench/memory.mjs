@@ -7,13 +7,16 @@
 // bounded and are not spans being kept, so "flat" is judged on the second half's RSS growth minus its new-space
 // growth; both figures are printed.
 import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { cleanEnv, freePort, machineLine, root } from './lib.mjs';
 
 export async function measureMemory() {
   const port = await freePort(); // free a moment ago: nothing listens there
-  const down = await memoryRun({ EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' });
+  const down = await memoryRun({
+    EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+  });
   const control = await memoryRun({ TRACES_EXPORTER: 'none' });
   return { ...down, control };
 }
@@ -55,12 +58,18 @@ export function printMemory(m) {
   console.log('| spans | RSS MiB | JS heap used MiB | V8 new space MiB |');
   console.log('|---|---|---|---|');
   for (const s of m.samples.filter((s) => s.spans % 250_000 === 0 || s.spans === 50_000)) {
-    console.log(`| ${s.spans.toLocaleString('en-US')} | ${s.rssMiB.toFixed(1)} | ${s.heapUsedMiB.toFixed(1)} | ${s.newSpaceMiB.toFixed(1)} |`);
+    console.log(
+      `| ${s.spans.toLocaleString('en-US')} | ${s.rssMiB.toFixed(1)} | ${s.heapUsedMiB.toFixed(1)} | ${s.newSpaceMiB.toFixed(1)} |`,
+    );
   }
   const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)} MiB`;
-  console.log(`growth ${signed(m.growthMiB)} (peak ${m.peakMiB.toFixed(1)} MiB), second half ${signed(m.secondHalfMiB)}, of which V8 new space ${signed(m.secondHalfNewSpaceMiB)}`);
+  console.log(
+    `growth ${signed(m.growthMiB)} (peak ${m.peakMiB.toFixed(1)} MiB), second half ${signed(m.secondHalfMiB)}, of which V8 new space ${signed(m.secondHalfNewSpaceMiB)}`,
+  );
   const c = m.control;
-  console.log(`control, same app with TRACES_EXPORTER=none (spans recorded, none kept): growth ${signed(c.growthMiB)}, new space ${c.samples[0].newSpaceMiB.toFixed(0)} -> ${c.samples.at(-1).newSpaceMiB.toFixed(0)} MiB`);
+  console.log(
+    `control, same app with TRACES_EXPORTER=none (spans recorded, none kept): growth ${signed(c.growthMiB)}, new space ${c.samples[0].newSpaceMiB.toFixed(0)} -> ${c.samples.at(-1).newSpaceMiB.toFixed(0)} MiB`,
+  );
 }
 
 if (process.argv[1]?.endsWith('memory.mjs')) {

@@ -59,41 +59,94 @@ const plus = (x, unit) => `${x >= 0 ? '+' : ''}${x.toFixed(1)} ${unit}`;
 const offNs = slice.off.filter(([name]) => !name.startsWith('baseline'));
 const worstOff = offNs.reduce((a, b) => (b[1] > a[1] ? b : a));
 const sliceOn = slice.on.find(([name]) => name.startsWith('slice:'));
-const pathNs = (impl, sampler) => httpPath.rows.find((r) => r.impl === impl && r.sampler === sampler).ns - httpPath.rows[0].ns;
+const pathNs = (impl, sampler) =>
+  httpPath.rows.find((r) => r.impl === impl && r.sampler === sampler).ns - httpPath.rows[0].ns;
 const zBare = zmq.rows[0];
 const zAgent = zmq.rows[1];
 
 const rows = [
   ['start-up time added, tracing off', plus(sOff.addedMs, 'ms'), '≤ 5 ms', sOff.addedMs <= 5],
-  ['start-up time added, tracing on (OTLP gRPC traces + logs)', `${plus(sOn.addedMs, 'ms')} (official register ${plus(sOfficial.addedMs, 'ms')})`, '≤ 60 ms (stretch 40)', sOn.addedMs <= 60],
-  ['peak RSS added at start-up, tracing on', `${plus(sOn.rssMiB - sBare.rssMiB, 'MiB')} (official ${plus(sOfficial.rssMiB - sBare.rssMiB, 'MiB')})`, '≤ 20 MiB', sOn.rssMiB - sBare.rssMiB <= 20],
-  ['HTTP req/s, every request traced + exported', `${pct(hAgent.ratio, 1)} of bare (official ${pct(hOfficial.ratio, 1)})`, '≥ 60%', hAgent.ratio >= 0.6],
+  [
+    'start-up time added, tracing on (OTLP gRPC traces + logs)',
+    `${plus(sOn.addedMs, 'ms')} (official register ${plus(sOfficial.addedMs, 'ms')})`,
+    '≤ 60 ms (stretch 40)',
+    sOn.addedMs <= 60,
+  ],
+  [
+    'peak RSS added at start-up, tracing on',
+    `${plus(sOn.rssMiB - sBare.rssMiB, 'MiB')} (official ${plus(sOfficial.rssMiB - sBare.rssMiB, 'MiB')})`,
+    '≤ 20 MiB',
+    sOn.rssMiB - sBare.rssMiB <= 20,
+  ],
+  [
+    'HTTP req/s, every request traced + exported',
+    `${pct(hAgent.ratio, 1)} of bare (official ${pct(hOfficial.ratio, 1)})`,
+    '≥ 60%',
+    hAgent.ratio >= 0.6,
+  ],
   ['HTTP req/s, sampler ratio 0.1', `${pct(hRatio.ratio, 1)} of bare`, '≥ 85%', hRatio.ratio >= 0.85],
-  ['HTTP server path, CPU added per request (sampler drops / 1 in 10 / all; no network)', `${(pathNs('ours', 'off') / 1000).toFixed(1)} / ${(pathNs('ours', 'ratio') / 1000).toFixed(1)} / ${(pathNs('ours', 'on') / 1000).toFixed(1)} µs (instrumentation-http ${(pathNs('upstream', 'off') / 1000).toFixed(1)} / ${(pathNs('upstream', 'ratio') / 1000).toFixed(1)} / ${(pathNs('upstream', 'on') / 1000).toFixed(1)} µs)`, '—', undefined],
-  ['HTTP p99 latency, every request traced + exported', `${hAgent.p99} ms (bare ${hBare.p99} ms, official ${hOfficial.p99} ms)`, '—', undefined],
-  ['HTTP req/s with one console.log per request, logs + spans exported', `${pct(lAgent.ratio, 1)} of bare with the same console.log`, '—', undefined],
-  ['ZeroMQ Push/Pull msgs/s, every message traced + exported', `${pct(zAgent.msgPerSec, zBare.msgPerSec)} of bare`, '≥ 50%', zAgent.msgPerSec / zBare.msgPerSec >= 0.5],
-  ['slice API call, tracing off (slowest of 15 calls)', `${worstOff[1].toFixed(1)} ns (${worstOff[0].split('(')[0]})`, '≤ 20 ns', worstOff[1] <= 20],
+  [
+    'HTTP server path, CPU added per request (sampler drops / 1 in 10 / all; no network)',
+    `${(pathNs('ours', 'off') / 1000).toFixed(1)} / ${(pathNs('ours', 'ratio') / 1000).toFixed(1)} / ${(pathNs('ours', 'on') / 1000).toFixed(1)} µs (instrumentation-http ${(pathNs('upstream', 'off') / 1000).toFixed(1)} / ${(pathNs('upstream', 'ratio') / 1000).toFixed(1)} / ${(pathNs('upstream', 'on') / 1000).toFixed(1)} µs)`,
+    '—',
+    undefined,
+  ],
+  [
+    'HTTP p99 latency, every request traced + exported',
+    `${hAgent.p99} ms (bare ${hBare.p99} ms, official ${hOfficial.p99} ms)`,
+    '—',
+    undefined,
+  ],
+  [
+    'HTTP req/s with one console.log per request, logs + spans exported',
+    `${pct(lAgent.ratio, 1)} of bare with the same console.log`,
+    '—',
+    undefined,
+  ],
+  [
+    'ZeroMQ Push/Pull msgs/s, every message traced + exported',
+    `${pct(zAgent.msgPerSec, zBare.msgPerSec)} of bare`,
+    '≥ 50%',
+    zAgent.msgPerSec / zBare.msgPerSec >= 0.5,
+  ],
+  [
+    'slice API call, tracing off (slowest of 15 calls)',
+    `${worstOff[1].toFixed(1)} ns (${worstOff[0].split('(')[0]})`,
+    '≤ 20 ns',
+    worstOff[1] <= 20,
+  ],
   ['slice API, tracing on: one slice (start + end, 1 span)', `${(sliceOn[1] / 1000).toFixed(1)} µs`, '—', undefined],
   // "flat": the second half's RSS growth less V8's young-generation resizing (see bench/memory.mjs) within ±8 MiB
-  [`RSS growth, collector down, ${(memory.spans / 1e6).toLocaleString('en-US')}M spans`, `${plus(memory.growthMiB, 'MiB')} (second half ${plus(memory.secondHalfMiB, 'MiB')}, of which V8 new space ${plus(memory.secondHalfNewSpaceMiB, 'MiB')})`, '≤ 64 MiB, flat after the queue fills', memory.growthMiB <= 64 && Math.abs(memory.secondHalfMiB - memory.secondHalfNewSpaceMiB) <= 8],
+  [
+    `RSS growth, collector down, ${(memory.spans / 1e6).toLocaleString('en-US')}M spans`,
+    `${plus(memory.growthMiB, 'MiB')} (second half ${plus(memory.secondHalfMiB, 'MiB')}, of which V8 new space ${plus(memory.secondHalfNewSpaceMiB, 'MiB')})`,
+    '≤ 64 MiB, flat after the queue fills',
+    memory.growthMiB <= 64 && Math.abs(memory.secondHalfMiB - memory.secondHalfNewSpaceMiB) <= 8,
+  ],
 ];
 
 console.log(`\n# @x/trace-agent benchmarks${quick ? ' (BENCH_QUICK)' : ''}`);
 console.log(machine);
-console.log(`${seconds.toFixed(0)} s in all${bundled ? '' : '; WARNING: dist/ was not bundled by scripts/bundle.mjs, start-up numbers are not the shipped ones'}\n`);
+console.log(
+  `${seconds.toFixed(0)} s in all${bundled ? '' : '; WARNING: dist/ was not bundled by scripts/bundle.mjs, start-up numbers are not the shipped ones'}\n`,
+);
 console.log('| metric | this run | target | met |');
 console.log('|---|---|---|---|');
-for (const [metric, value, target, ok] of rows) console.log(`| ${metric} | ${value} | ${target} | ${ok === undefined ? '' : ok ? 'yes' : '**no**'} |`);
+for (const [metric, value, target, ok] of rows)
+  console.log(`| ${metric} | ${value} | ${target} | ${ok === undefined ? '' : ok ? 'yes' : '**no**'} |`);
 
 // ---- absolute numbers -----------------------------------------------------------------------------------------
-console.log(`\nStart-up of a small http + zeromq app (${process.env.BENCH_STARTUP_ROUNDS} rounds, medians; time added = median of the rounds' differences to bare)`);
+console.log(
+  `\nStart-up of a small http + zeromq app (${process.env.BENCH_STARTUP_ROUNDS} rounds, medians; time added = median of the rounds' differences to bare)`,
+);
 printStartup(startup);
 printHttpPath(httpPath);
 printHttp('HTTP hello world', http);
 printHttp('HTTP hello world with one console.log per request', httpLog);
 printZmq(zmq);
-console.log(`\nSlice API, ns per call (through the package entry; tracing on: BatchSpanProcessor, discarding exporter)`);
+console.log(
+  `\nSlice API, ns per call (through the package entry; tracing on: BatchSpanProcessor, discarding exporter)`,
+);
 console.log('| call | tracing off | tracing on |');
 console.log('|---|---|---|');
 for (const [name, ns] of slice.off) console.log(`| ${name} | ${ns.toFixed(1)} | |`);
@@ -102,7 +155,11 @@ printMemory(memory);
 
 /** The slice bench installs a span pipeline in its own process: run it in a child. */
 function sliceInChild() {
-  const r = spawnSync(process.execPath, [join(root, 'bench/slice.mjs'), '--entry', '--json'], { cwd: root, env: cleanEnv(), encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(root, 'bench/slice.mjs'), '--entry', '--json'], {
+    cwd: root,
+    env: cleanEnv(),
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`slice bench failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }

@@ -48,7 +48,9 @@ export async function startSink() {
 export async function startSinkProcess() {
   const { spawn } = await import('node:child_process');
   const { createInterface } = await import('node:readline');
-  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, '--serve'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout });
   const next = () => new Promise((resolve) => lines.once('line', (l) => resolve(JSON.parse(l))));
   const urls = await next();
@@ -64,8 +66,8 @@ export async function startSinkProcess() {
 
 if (process.argv[1] === new URL(import.meta.url).pathname && process.argv.includes('--serve')) {
   const sink = await startSink();
-  process.stdout.write(JSON.stringify({ grpcUrl: sink.grpcUrl, httpUrl: sink.httpUrl }) + '\n');
+  process.stdout.write(`${JSON.stringify({ grpcUrl: sink.grpcUrl, httpUrl: sink.httpUrl })}\n`);
   process.on('SIGTERM', () => {
-    process.stdout.write(JSON.stringify(sink.stats()) + '\n', () => process.exit(0));
+    process.stdout.write(`${JSON.stringify(sink.stats())}\n`, () => process.exit(0));
   });
 }

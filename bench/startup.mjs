@@ -10,7 +10,9 @@ const app = join(root, 'bench', 'startup-app.cjs');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 25);
 // OTLP gRPC to a port where nothing listens: start-up must not depend on the collector.
 const exportEnv = { EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
-const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OTEL_|TRACES_|FD_|EXPORTER_OTLP_|NODE_OPTIONS$)/.test(k)));
+const base = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !/^(OTEL_|TRACES_|FD_|EXPORTER_OTLP_|NODE_OPTIONS$)/.test(k)),
+);
 
 export const contenders = [
   { name: 'bare node', args: [], env: {} },
@@ -65,7 +67,9 @@ export function measureStartup(n = rounds) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  console.log(`start-up, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), ${new Date().toISOString()}, ${rounds} rounds, medians`);
+  console.log(
+    `start-up, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), ${new Date().toISOString()}, ${rounds} rounds, medians`,
+  );
   const rows = measureStartup();
   printStartup(rows);
 }
@@ -77,6 +81,8 @@ export function printStartup(rows) {
   console.log('|---|---|---|---|---|');
   for (const r of rows) {
     const q = r === bare ? '' : ` (${r.addedQuartiles.map((x) => x.toFixed(1)).join(' … ')})`;
-    console.log(`| ${r.name} | ${r.ms.toFixed(1)} | ${r.addedMs.toFixed(1)}${q} | ${r.rssMiB.toFixed(1)} | ${(r.rssMiB - bare.rssMiB).toFixed(1)} |`);
+    console.log(
+      `| ${r.name} | ${r.ms.toFixed(1)} | ${r.addedMs.toFixed(1)}${q} | ${r.rssMiB.toFixed(1)} | ${(r.rssMiB - bare.rssMiB).toFixed(1)} |`,
+    );
   }
 }

@@ -8,7 +8,7 @@ async function main() {
   const [warmup, count, yieldEvery = 0] = process.argv.slice(2).map(Number);
   const pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: 10000 });
   await pull.bind('tcp://127.0.0.1:*');
-  process.stdout.write(JSON.stringify({ endpoint: pull.lastEndpoint }) + '\n');
+  process.stdout.write(`${JSON.stringify({ endpoint: pull.lastEndpoint })}\n`);
   for (let i = 1; i <= warmup; i++) {
     await pull.receive();
     if (yieldEvery > 0 && i % yieldEvery === 0) await new Promise(setImmediate);
@@ -19,11 +19,11 @@ async function main() {
     if (yieldEvery > 0 && i % yieldEvery === 0) await new Promise(setImmediate);
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  process.stdout.write(JSON.stringify({ count, seconds, msgPerSec: count / seconds }) + '\n');
+  process.stdout.write(`${JSON.stringify({ count, seconds, msgPerSec: count / seconds })}\n`);
   pull.close();
 }
 
 main().catch((err) => {
-  process.stderr.write(String(err && err.stack) + '\n');
+  process.stderr.write(`${String(err?.stack)}\n`);
   process.exit(1);
 });

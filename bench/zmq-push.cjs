@@ -17,6 +17,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  process.stderr.write(String(err && err.stack) + '\n');
+  process.stderr.write(`${String(err?.stack)}\n`);
   process.exit(1);
 });

@@ -2,10 +2,10 @@
 // vs the agent tracing every message (a PRODUCER and a CONSUMER span per message, the context frame appended,
 // spans exported over OTLP gRPC to the non-decoding sink). Contenders alternate round by round; medians.
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { cleanEnv, machineLine, median, root } from './lib.mjs';
 import { startSinkProcess } from './sink.mjs';
-import { join } from 'node:path';
 
 // The timed window starts after this many messages: as the HTTP benchmark's one-second warm-up does, it leaves
 // out one-time costs (JIT, the connection, and the agent's OTLP exporter, loaded on the first export: ~150 ms of
@@ -78,20 +78,32 @@ export async function measureZmq() {
     }
   }
   const exported = await sink.close();
-  const rows = contenders.map((c, j) => ({ name: c.name, baseline: c.baseline ?? 0, msgPerSec: median(samples[j]), runs: samples[j], ...dropped[j] }));
+  const rows = contenders.map((c, j) => ({
+    name: c.name,
+    baseline: c.baseline ?? 0,
+    msgPerSec: median(samples[j]),
+    runs: samples[j],
+    ...dropped[j],
+  }));
   return { rows, exported, rounds, count };
 }
 
 export function printZmq({ rows, exported, rounds: r, count: n }) {
-  console.log(`\nZeroMQ Push/Pull (${r} rounds x ${n.toLocaleString('en-US')} messages after ${warmup().toLocaleString('en-US')} of warm-up, medians; sink got ${exported.requests} exports)`);
+  console.log(
+    `\nZeroMQ Push/Pull (${r} rounds x ${n.toLocaleString('en-US')} messages after ${warmup().toLocaleString('en-US')} of warm-up, medians; sink got ${exported.requests} exports)`,
+  );
   // A producer that never yields to the event loop (await on sends that complete at once) starves the exporter:
   // the agent's bounded span queue then drops what it cannot send, and the table says how much. Each agent row is
   // compared with the bare row of the same shape (never yielding / yielding).
   console.log('| contender | msgs/s | % of bare | spans dropped by the bounded queue |');
   console.log('|---|---|---|---|');
   for (const row of rows) {
-    const drops = row.spans ? `${row.dropped.toLocaleString('en-US')} of ${row.spans.toLocaleString('en-US')} (${((100 * row.dropped) / row.spans).toFixed(0)}%)` : '—';
-    console.log(`| ${row.name} | ${row.msgPerSec.toFixed(0)} | ${((100 * row.msgPerSec) / rows[row.baseline].msgPerSec).toFixed(1)}% | ${drops} |`);
+    const drops = row.spans
+      ? `${row.dropped.toLocaleString('en-US')} of ${row.spans.toLocaleString('en-US')} (${((100 * row.dropped) / row.spans).toFixed(0)}%)`
+      : '—';
+    console.log(
+      `| ${row.name} | ${row.msgPerSec.toFixed(0)} | ${((100 * row.msgPerSec) / rows[row.baseline].msgPerSec).toFixed(1)}% | ${drops} |`,
+    );
   }
 }
 

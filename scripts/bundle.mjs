@@ -15,10 +15,11 @@
 //    which made esbuild add their CommonJS builds beside the ES builds our own `import`s use: two copies of
 //    each in the bundle (and the whole semantic-conventions index, ~200 KB) and tens of ms of module
 //    evaluation. Resolving those requires to the ES builds leaves one copy, shared.
-import { build } from 'esbuild';
+
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const external = [
@@ -36,8 +37,14 @@ const oneCopyOfOpenTelemetry = {
   setup(b) {
     b.onResolve({ filter: /^@opentelemetry\// }, async (args) => {
       if (args.kind !== 'require-call' || args.pluginData === 'as-import') return undefined;
-      if (external.some((e) => (e.endsWith('/*') ? args.path.startsWith(e.slice(0, -1)) : args.path === e))) return undefined;
-      const r = await b.resolve(args.path, { kind: 'import-statement', resolveDir: args.resolveDir, importer: args.importer, pluginData: 'as-import' });
+      if (external.some((e) => (e.endsWith('/*') ? args.path.startsWith(e.slice(0, -1)) : args.path === e)))
+        return undefined;
+      const r = await b.resolve(args.path, {
+        kind: 'import-statement',
+        resolveDir: args.resolveDir,
+        importer: args.importer,
+        pluginData: 'as-import',
+      });
       return r.errors.length ? undefined : { path: r.path, external: r.external, sideEffects: r.sideEffects };
     });
   },
@@ -60,18 +67,43 @@ const lazyRequiresStayFiles = {
 };
 
 /** The version of instrumentation-http whose spans src/instrumentations/http reproduces (its package.json is not exported). */
-const httpScopeVersion = JSON.parse(readFileSync(join(root, 'node_modules/@opentelemetry/instrumentation-http/package.json'), 'utf8')).version;
+const httpScopeVersion = JSON.parse(
+  readFileSync(join(root, 'node_modules/@opentelemetry/instrumentation-http/package.json'), 'utf8'),
+).version;
 const define = { __HTTP_SCOPE_VERSION__: JSON.stringify(httpScopeVersion) };
-const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node22', logLevel: 'warning', external, define };
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node22',
+  logLevel: 'warning',
+  external,
+  define,
+};
 /** See scripts/shims/debug.cjs: require-in-the-middle's debug logging, off unless DEBUG is set, without its start-up. */
 const alias = { debug: join(root, 'scripts/shims/debug.cjs') };
 
 const results = await Promise.all([
-  build({ ...common, alias, entryPoints: [join(root, 'src/sdk.ts')], outfile: join(root, 'dist/src/sdk.js'), plugins: [oneCopyOfOpenTelemetry] }),
+  build({
+    ...common,
+    alias,
+    entryPoints: [join(root, 'src/sdk.ts')],
+    outfile: join(root, 'dist/src/sdk.js'),
+    plugins: [oneCopyOfOpenTelemetry],
+  }),
   // Not for the exporter bundle: the ES build of otlp-grpc-exporter-base requires @grpc/grpc-js through
   // createRequire(import.meta.url), which a CommonJS bundle cannot express (and it loads after start-up anyway).
-  build({ ...common, entryPoints: [join(root, 'src/exporters/otlp.ts')], outfile: join(root, 'dist/src/exporters/otlp.js') }),
-  build({ ...common, entryPoints: [join(root, 'register.ts')], outfile: join(root, 'dist/register.js'), plugins: [lazyRequiresStayFiles] }),
+  build({
+    ...common,
+    entryPoints: [join(root, 'src/exporters/otlp.ts')],
+    outfile: join(root, 'dist/src/exporters/otlp.js'),
+  }),
+  build({
+    ...common,
+    entryPoints: [join(root, 'register.ts')],
+    outfile: join(root, 'dist/register.js'),
+    plugins: [lazyRequiresStayFiles],
+  }),
 ]);
 
 // An ES module that reads import.meta cannot be bundled as CommonJS: esbuild leaves an empty object in its place.

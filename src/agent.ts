@@ -1,6 +1,6 @@
 // Starts the agent once per process (per thread): decides from the environment whether to trace, and only
 // then loads the SDK. The tracing-off path loads nothing from OpenTelemetry.
-import { isTrue, parseBool, type Env } from './config/env.js';
+import { type Env, isTrue, parseBool } from './config/env.js';
 import { agentState } from './state.js';
 
 const PREFIX = '[@x/trace-agent]';
@@ -13,7 +13,8 @@ export function startAgent(env: Env = process.env): void {
   try {
     // Unset, blank or a false word: off, with nothing to warn about, decided before even loading the configuration.
     const requested = parseBool(env.TRACES_ENABLE);
-    if (requested === null) warn(`TRACES_ENABLE="${env.TRACES_ENABLE}" is not a boolean (use true/false); tracing stays off`);
+    if (requested === null)
+      warn(`TRACES_ENABLE="${env.TRACES_ENABLE}" is not a boolean (use true/false); tracing stays off`);
     if (requested !== true || isTrue(env.OTEL_SDK_DISABLED)) return;
     if (isPackageManager(process.argv[1]) && !isTrue(env.TRACES_PACKAGE_MANAGERS)) {
       return; // `NODE_OPTIONS=--import …` reaches npm/yarn/pnpm themselves too: trace the app they start, not them
@@ -34,7 +35,8 @@ export function startAgent(env: Env = process.env): void {
   }
 }
 
-const PACKAGE_MANAGER = /(^|[\\/])(npm|npx|yarn|yarnpkg|pnpm|pnpx|corepack)(-cli)?(\.c?js)?$|[\\/]node_modules[\\/](npm|yarn|pnpm|corepack)[\\/]|[\\/]\.yarn[\\/]releases[\\/]/;
+const PACKAGE_MANAGER =
+  /(^|[\\/])(npm|npx|yarn|yarnpkg|pnpm|pnpx|corepack)(-cli)?(\.c?js)?$|[\\/]node_modules[\\/](npm|yarn|pnpm|corepack)[\\/]|[\\/]\.yarn[\\/]releases[\\/]/;
 
 /** Whether the main script is a package manager's CLI (npm-cli.js, yarn.js, pnpm.cjs, …). */
 export function isPackageManager(mainScript: string | undefined): boolean {

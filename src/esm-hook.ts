@@ -8,7 +8,7 @@
 // the loader had been there from the start.
 import * as nodeModule from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { describeError, type Diag } from './diag.js';
+import { type Diag, describeError } from './diag.js';
 
 type ResolveFn = (specifier: string, context: ResolveContext) => unknown;
 interface ResolveContext {
@@ -21,7 +21,10 @@ interface SyncHook {
   applyOptions(options: { include: string[] }): void;
 }
 interface RegisterHooks {
-  registerHooks?(hooks: { resolve?: (s: string, c: ResolveContext, n: ResolveFn) => unknown; load?: SyncHook['loadSync'] }): { deregister?(): void };
+  registerHooks?(hooks: {
+    resolve?: (s: string, c: ResolveContext, n: ResolveFn) => unknown;
+    load?: SyncHook['loadSync'];
+  }): { deregister?(): void };
 }
 
 export function registerEsmHook(moduleNames: string[], diag: Diag): void {
@@ -40,13 +43,18 @@ export function registerEsmHook(moduleNames: string[], diag: Diag): void {
   }
 }
 
-function armOnFirstImport(include: string[], registerHooks: NonNullable<RegisterHooks['registerHooks']>, diag: Diag): void {
+function armOnFirstImport(
+  include: string[],
+  registerHooks: NonNullable<RegisterHooks['registerHooks']>,
+  diag: Diag,
+): void {
   let armed: SyncHook | undefined;
   let failed = false;
   const watcher = registerHooks({
     resolve(specifier, context, nextResolve) {
       if (armed) return nextResolve(specifier, context); // the loader's hooks, registered later, ran before this one
-      if (failed || context.conditions?.includes('require') || !listed(specifier, include)) return nextResolve(specifier, context);
+      if (failed || context.conditions?.includes('require') || !listed(specifier, include))
+        return nextResolve(specifier, context);
       try {
         armed = armLoader(include, registerHooks);
       } catch (err) {
@@ -64,7 +72,9 @@ function armOnFirstImport(include: string[], registerHooks: NonNullable<Register
 /** import-in-the-middle's synchronous, in-thread loader, set up as its register-hooks.mjs does. */
 function armLoader(include: string[], registerHooks: NonNullable<RegisterHooks['registerHooks']>): SyncHook {
   const registerHooksUrl = pathToFileURL(require.resolve('import-in-the-middle/register-hooks.mjs')).href;
-  const { createHook } = require('import-in-the-middle/create-hook.mjs') as { createHook(meta: { url: string }): SyncHook };
+  const { createHook } = require('import-in-the-middle/create-hook.mjs') as {
+    createHook(meta: { url: string }): SyncHook;
+  };
   const hook = createHook({ url: registerHooksUrl });
   hook.applyOptions({ include });
   registerHooks({ resolve: hook.resolveSync, load: hook.loadSync });
@@ -78,7 +88,9 @@ function registerLoaderThread(include: string[]): void {
 
 /** The specifier names a listed module or a file inside it (`zeromq`, `zeromq/v5-compat`, `node:http`). */
 function listed(specifier: string, include: string[]): boolean {
-  for (const name of include) if (specifier === name || (specifier.startsWith(name) && specifier.charCodeAt(name.length) === 47 /* / */)) return true;
+  for (const name of include)
+    if (specifier === name || (specifier.startsWith(name) && specifier.charCodeAt(name.length) === 47) /* / */)
+      return true;
   return false;
 }
 

@@ -8,13 +8,13 @@ import {
   hostDetector,
   osDetector,
   processDetector,
-  resourceFromAttributes,
   type Resource,
   type ResourceDetector,
+  resourceFromAttributes,
 } from '@opentelemetry/resources';
-import type { AgentConfig } from './config/index.js';
 import { machineId } from './config/host.js';
-import { describeError, type Diag } from './diag.js';
+import type { AgentConfig } from './config/index.js';
+import { type Diag, describeError } from './diag.js';
 
 const CLOUD_DETECTORS: Record<string, [pkg: string, exportName: string]> = {
   container: ['@opentelemetry/resource-detector-container', 'containerDetector'],

@@ -1,37 +1,40 @@
 // Assembles the trace pipeline from OpenTelemetry parts: only what the configuration needs is loaded
 // (@opentelemetry/sdk-node would load every exporter and signal, ~0.5 s), and nothing here throws into the app.
 import * as otelApi from '@opentelemetry/api';
-import { context, diag as otelDiag, DiagLogLevel, propagation, trace, type TextMapPropagator } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
-  CompositePropagator,
-  setGlobalErrorHandler,
-  W3CBaggagePropagator,
-} from '@opentelemetry/core';
+  context,
+  DiagLogLevel,
+  diag as otelDiag,
+  propagation,
+  type TextMapPropagator,
+  trace,
+} from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { CompositePropagator, setGlobalErrorHandler, W3CBaggagePropagator } from '@opentelemetry/core';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
-  TracerProvider,
   type Sampler,
   type SpanProcessor,
+  TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import type { AgentConfig, LogLevel } from './config/index.js';
-import { describeError, otelLogger, type Diag } from './diag.js';
+import { type Diag, describeError, otelLogger } from './diag.js';
+import { registerEsmHook } from './esm-hook.js';
 import { createSpanExporters } from './exporters/index.js';
 import { LazyExporter, OutageGate } from './exporters/lazy.js';
 import { spanQueueWatch } from './exporters/queue-watch.js';
 import { createInstrumentations } from './instrumentations/index.js';
-import { registerEsmHook } from './esm-hook.js';
+import { startLogs } from './logs/index.js';
+import { buildResource } from './resource.js';
+import { installShutdownHooks } from './shutdown.js';
 import { PooledIdGenerator } from './spans/id-generator.js';
 import { RatioSampler } from './spans/ratio-sampler.js';
-import { buildResource } from './resource.js';
-import { startLogs } from './logs/index.js';
-import { installShutdownHooks } from './shutdown.js';
-import { agentState } from './state.js';
 import { TraceContextPropagator } from './spans/tracecontext.js';
+import { agentState } from './state.js';
 
 export function startSdk(config: AgentConfig, diag: Diag): void {
   otelDiag.setLogger(otelLogger(diag), { logLevel: OTEL_LEVEL[config.logLevel], suppressOverrideMessage: true });

@@ -6,11 +6,16 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { importLikePerfetto, type ImportedSlice, type ImportResult, type TraceEvent } from './fixtures/cli/perfetto-check.js';
+import {
+  type ImportedSlice,
+  type ImportResult,
+  importLikePerfetto,
+  type TraceEvent,
+} from './fixtures/cli/perfetto-check.js';
 // @ts-expect-error: a plain .mjs script, shared with the committed-fixture recorder
 import { recordHttp, recordPipeline, toCollectorFormat } from './fixtures/cli/record.mjs';
 import { CLI_FIXTURES, runCli } from './fixtures/cli/run-cli.js';
-import { isAncestor, readRawSpans, type RawSpan } from './fixtures/cli/spans.js';
+import { isAncestor, type RawSpan, readRawSpans } from './fixtures/cli/spans.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'trace-agent-cli-perfetto-'));
 const fresh = { http: join(tmp, 'fresh-http.jsonl'), pipeline: join(tmp, 'fresh-pipeline.jsonl') };
@@ -73,7 +78,10 @@ function checkAgainstSpans(imported: ImportResult, spans: RawSpan[]): void {
   for (const slice of imported.slices) {
     if (slice.instant || !slice.parent) continue;
     const span = byId.get(String(slice.event.args!.span_id))!;
-    expect(isAncestor(byId, String(slice.parent.event.args!.span_id), span), `${span.name} drawn inside ${slice.parent.event.name}`).toBe(true);
+    expect(
+      isAncestor(byId, String(slice.parent.event.args!.span_id), span),
+      `${span.name} drawn inside ${slice.parent.event.name}`,
+    ).toBe(true);
   }
   // A parent not drawn directly around its child is joined to it by a "parent" flow arrow.
   for (const span of spans) {
@@ -87,8 +95,12 @@ function checkAgainstSpans(imported: ImportResult, spans: RawSpan[]): void {
     while (drawnIn?.instant) drawnIn = drawnIn.parent;
     if (drawnIn === parentSlice) continue;
     // Perfetto points arrows from the earlier slice to the later one, whichever is the parent.
-    const joined = (f: (typeof imported.flows)[number]) => (f.from === parentSlice && f.to === child) || (f.from === child && f.to === parentSlice);
-    expect(imported.flows.some((f) => f.cat === 'parent' && joined(f)), `parent arrow to ${span.name}`).toBe(true);
+    const joined = (f: (typeof imported.flows)[number]) =>
+      (f.from === parentSlice && f.to === child) || (f.from === child && f.to === parentSlice);
+    expect(
+      imported.flows.some((f) => f.cat === 'parent' && joined(f)),
+      `parent arrow to ${span.name}`,
+    ).toBe(true);
   }
   // Each link is an arrow from the linked (earlier) slice to the linking one.
   const linkFlows = imported.flows.filter((f) => f.cat === 'link');
@@ -99,13 +111,18 @@ function checkAgainstSpans(imported: ImportResult, spans: RawSpan[]): void {
       links++;
       const from = sliceOf(imported, link.spanId)[0]!;
       const to = sliceOf(imported, span.spanId)[0]!;
-      expect(linkFlows.some((f) => (f.from === from && f.to === to) || (f.from === to && f.to === from)), `link ${span.name} → ${byId.get(link.spanId)!.name}`).toBe(true);
+      expect(
+        linkFlows.some((f) => (f.from === from && f.to === to) || (f.from === to && f.to === from)),
+        `link ${span.name} → ${byId.get(link.spanId)!.name}`,
+      ).toBe(true);
     }
   }
   expect(linkFlows).toHaveLength(links);
   // Each span event is an instant drawn within its span's slice.
   const instantsOf = new Map<string, ImportedSlice[]>();
-  for (const s of imported.slices) if (s.instant) instantsOf.set(String(s.event.args?.span_id), [...(instantsOf.get(String(s.event.args?.span_id)) ?? []), s]);
+  for (const s of imported.slices)
+    if (s.instant)
+      instantsOf.set(String(s.event.args?.span_id), [...(instantsOf.get(String(s.event.args?.span_id)) ?? []), s]);
   for (const span of spans) {
     for (const ev of span.events) {
       const own = sliceOf(imported, span.spanId)[0]!;
@@ -135,7 +152,12 @@ describe.each([
     expect(spans.length).toBeGreaterThanOrEqual(28);
     checkAgainstSpans(c.imported, spans);
     expect(c.imported.flows.filter((f) => f.cat === 'link').length).toBeGreaterThanOrEqual(8);
-    expect(c.imported.slices.filter((s) => s.instant).map((s) => s.event.name).sort()).toEqual(['batch_formed', 'batch_formed', 'tokens_counted', 'tokens_counted']);
+    expect(
+      c.imported.slices
+        .filter((s) => s.instant)
+        .map((s) => s.event.name)
+        .sort(),
+    ).toEqual(['batch_formed', 'batch_formed', 'tokens_counted', 'tokens_counted']);
   });
 
   it('puts each thread span on a track named after it, with its slices nested inside', () => {
@@ -153,7 +175,9 @@ describe.each([
       }
     }
     // Two requests' tokenizer thread spans overlap in time: they cannot share a track.
-    const tokenizers = threadSpans.filter((s) => s.attributes.thread_label === 'tokenizer').sort((a, b) => (a.start < b.start ? -1 : 1));
+    const tokenizers = threadSpans
+      .filter((s) => s.attributes.thread_label === 'tokenizer')
+      .sort((a, b) => (a.start < b.start ? -1 : 1));
     const [first, second] = tokenizers.map((t) => sliceOf(c.imported, t.spanId)[0]!);
     expect(first!.ts < second!.end && second!.ts < first!.end).toBe(true);
     expect(first!.tid).not.toBe(second!.tid);
@@ -165,7 +189,9 @@ describe.each([
     expect(origin).toBe(spans.reduce((m, s) => (s.start < m ? s.start : m), spans[0]!.start));
     const timed = c.doc.traceEvents.filter((e) => e.ph !== 'M');
     expect(Math.min(...timed.map((e) => e.ts!))).toBe(0);
-    expect(c.stdout).toMatch(/wrote .*: 1 process\(es\), \d+ track\(s\), \d+ slice\(s\), 4 instant event\(s\), \d+ flow arrow\(s\)/);
+    expect(c.stdout).toMatch(
+      /wrote .*: 1 process\(es\), \d+ track\(s\), \d+ slice\(s\), 4 instant event\(s\), \d+ flow arrow\(s\)/,
+    );
   });
 });
 
@@ -179,7 +205,9 @@ describe.each([
     const c = await convert(input);
     checkAgainstSpans(c.imported, spans);
     expect([...c.imported.processNames.values()].sort()).toEqual(['cli-client', 'cli-server']);
-    const server = spans.find((s) => s.service === 'cli-server' && s.kind === 2 && s.attributes['url.path'] === '/proxy')!;
+    const server = spans.find(
+      (s) => s.service === 'cli-server' && s.kind === 2 && s.attributes['url.path'] === '/proxy',
+    )!;
     const client = spans.find((s) => s.spanId === server.parentSpanId)!;
     expect(client.service).toBe('cli-client');
     const flow = c.imported.flows.find((f) => f.cat === 'parent' && f.to === sliceOf(c.imported, server.spanId)[0]);
@@ -212,11 +240,13 @@ describe('input dialects and output', () => {
 
   it('is deterministic: the same output again, and whatever the order of the input lines', async () => {
     const input = copy('pipeline.jsonl');
-    const first = readFileSync((await convert(input, join(tmp, 'd1.json')), join(tmp, 'd1.json')), 'utf8');
-    const second = readFileSync((await convert(input, join(tmp, 'd2.json')), join(tmp, 'd2.json')), 'utf8');
+    await convert(input, join(tmp, 'd1.json'));
+    const first = readFileSync(join(tmp, 'd1.json'), 'utf8');
+    await convert(input, join(tmp, 'd2.json'));
+    const second = readFileSync(join(tmp, 'd2.json'), 'utf8');
     expect(second).toBe(first);
     const reversed = join(tmp, 'reversed.jsonl');
-    writeFileSync(reversed, readFileSync(input, 'utf8').trim().split('\n').reverse().join('\n') + '\n');
+    writeFileSync(reversed, `${readFileSync(input, 'utf8').trim().split('\n').reverse().join('\n')}\n`);
     expect((await convert(reversed)).doc.traceEvents).toEqual(JSON.parse(first).traceEvents);
   });
 
@@ -229,7 +259,9 @@ describe('input dialects and output', () => {
     expect(run.stdout).toContain('https://ui.perfetto.dev');
     const piped = await runCli(['perfetto', input, '-o', '-']);
     expect(piped.code).toBe(0);
-    expect(JSON.parse(piped.stdout).traceEvents).toEqual(JSON.parse(readFileSync(`${input}.perfetto.json`, 'utf8')).traceEvents);
+    expect(JSON.parse(piped.stdout).traceEvents).toEqual(
+      JSON.parse(readFileSync(`${input}.perfetto.json`, 'utf8')).traceEvents,
+    );
     expect(piped.stderr).toContain('wrote stdout');
   });
 
@@ -275,14 +307,30 @@ function randomTraces(seed: number, traces: number): string {
     const traceId = hex(16);
     const byResource = new Map<number, object[]>();
     const emit = (res: number, span: object) => (byResource.get(res) ?? byResource.set(res, []).get(res)!).push(span);
-    const make = (parentId: string | undefined, start: bigint, end: bigint, depth: number, res: number, inThread: boolean) => {
+    const make = (
+      parentId: string | undefined,
+      start: bigint,
+      end: bigint,
+      depth: number,
+      res: number,
+      inThread: boolean,
+    ) => {
       const spanId = hex(8);
       const thread = !inThread && depth > 0 && int(4) === 0;
       const links = [];
       if (all.length && int(3) === 0) links.push(all[int(all.length)]!);
       if (int(8) === 0) links.push({ traceId: hex(16), spanId: hex(8) });
       const dur = end - start;
-      const events = int(3) === 0 ? [{ timeUnixNano: String(start + BigInt(int(Number(dur) + 2_000_000)) - 1_000_000n), name: `ev${int(3)}`, attributes: [] }] : [];
+      const events =
+        int(3) === 0
+          ? [
+              {
+                timeUnixNano: String(start + BigInt(int(Number(dur) + 2_000_000)) - 1_000_000n),
+                name: `ev${int(3)}`,
+                attributes: [],
+              },
+            ]
+          : [];
       emit(res, {
         traceId,
         spanId,
@@ -323,18 +371,25 @@ function randomTraces(seed: number, traces: number): string {
         { key: 'process.pid', value: { intValue: s.pid } },
         ...(s.thread ? [{ key: 'thread.id', value: { intValue: s.thread } }] : []),
       ];
-      lines.push(JSON.stringify({ resourceSpans: [{ resource: { attributes }, scopeSpans: [{ scope: { name: 'gen' }, spans }] }] }));
+      lines.push(
+        JSON.stringify({
+          resourceSpans: [{ resource: { attributes }, scopeSpans: [{ scope: { name: 'gen' }, spans }] }],
+        }),
+      );
     }
   }
   return `${lines.join('\n')}\n`;
 }
 
 describe('random traces (seeded)', () => {
-  it.each([1, 2, 3, 16, 18])('seed %i: nothing dropped or misnested, nesting true, every link an arrow', async (seed) => {
-    const file = join(tmp, `random-${seed}.jsonl`);
-    writeFileSync(file, randomTraces(seed, 300));
-    const spans = readRawSpans(file);
-    const c = await convert(file);
-    checkAgainstSpans(c.imported, spans);
-  });
+  it.each([1, 2, 3, 16, 18])(
+    'seed %i: nothing dropped or misnested, nesting true, every link an arrow',
+    async (seed) => {
+      const file = join(tmp, `random-${seed}.jsonl`);
+      writeFileSync(file, randomTraces(seed, 300));
+      const spans = readRawSpans(file);
+      const c = await convert(file);
+      checkAgainstSpans(c.imported, spans);
+    },
+  );
 });

@@ -1,6 +1,14 @@
 // The OTLP/JSON reader shared by `tree` and `perfetto`: the dialects it must accept, and what it rejects.
 import { describe, expect, it } from 'vitest';
-import { normAnyValue, normAttributes, normId, normKind, normNanos, normStatusCode, parseTraceText } from '../src/cli/otlp-json.js';
+import {
+  normAnyValue,
+  normAttributes,
+  normId,
+  normKind,
+  normNanos,
+  normStatusCode,
+  parseTraceText,
+} from '../src/cli/otlp-json.js';
 import { buildTraces } from '../src/cli/traces.js';
 
 const TRACE = '5b8efff798038103d269b633813fc60c';
@@ -30,9 +38,18 @@ describe('field normalisation', () => {
   });
 
   it('enums: numbers, numeric strings, full and short names, any case', () => {
-    expect([normKind(2), normKind('2'), normKind('SPAN_KIND_SERVER'), normKind('server'), normKind('SERVER')]).toEqual([2, 2, 2, 2, 2]);
-    expect([normKind('SPAN_KIND_CONSUMER'), normKind(9), normKind('nonsense'), normKind(undefined)]).toEqual([5, 0, 0, 0]);
-    expect([normStatusCode('STATUS_CODE_ERROR'), normStatusCode(2), normStatusCode('OK'), normStatusCode(undefined)]).toEqual([2, 2, 1, 0]);
+    expect([normKind(2), normKind('2'), normKind('SPAN_KIND_SERVER'), normKind('server'), normKind('SERVER')]).toEqual([
+      2, 2, 2, 2, 2,
+    ]);
+    expect([normKind('SPAN_KIND_CONSUMER'), normKind(9), normKind('nonsense'), normKind(undefined)]).toEqual([
+      5, 0, 0, 0,
+    ]);
+    expect([
+      normStatusCode('STATUS_CODE_ERROR'),
+      normStatusCode(2),
+      normStatusCode('OK'),
+      normStatusCode(undefined),
+    ]).toEqual([2, 2, 1, 0]);
   });
 
   it('AnyValue: every kind, int64 beyond 2^53 kept as text, snake_case keys, plain values', () => {
@@ -44,7 +61,9 @@ describe('field normalisation', () => {
     expect(normAnyValue({ doubleValue: 0.5 })).toBe(0.5);
     expect(normAnyValue({ doubleValue: 'NaN' })).toBe('NaN');
     expect(normAnyValue({ arrayValue: { values: [{ stringValue: 'x' }, { intValue: '1' }] } })).toEqual(['x', 1]);
-    expect(normAnyValue({ kvlistValue: { values: [{ key: 'k', value: { boolValue: false } }] } })).toEqual({ k: false });
+    expect(normAnyValue({ kvlistValue: { values: [{ key: 'k', value: { boolValue: false } }] } })).toEqual({
+      k: false,
+    });
     expect(normAnyValue({ bytesValue: 'AQI=' })).toBe('AQI=');
     expect(normAnyValue({ string_value: 'snake' })).toBe('snake');
     expect(normAnyValue({})).toBeNull();
@@ -53,7 +72,10 @@ describe('field normalisation', () => {
   });
 });
 
-function request(spans: object[], resource: object = { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] }) {
+function request(
+  spans: object[],
+  resource: object = { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
+) {
   return JSON.stringify({ resourceSpans: [{ resource, scopeSpans: [{ scope: { name: 'lib' }, spans }] }] });
 }
 
@@ -73,7 +95,21 @@ describe('requests', () => {
       resource_spans: [
         {
           resource: { attributes: [{ key: 'service.name', value: { string_value: 'snake' } }] },
-          instrumentation_library_spans: [{ instrumentation_library: { name: 'old' }, spans: [{ trace_id: TRACE, span_id: SPAN, name: 's', kind: 'SPAN_KIND_CLIENT', start_time_unix_nano: '5', end_time_unix_nano: '9' }] }],
+          instrumentation_library_spans: [
+            {
+              instrumentation_library: { name: 'old' },
+              spans: [
+                {
+                  trace_id: TRACE,
+                  span_id: SPAN,
+                  name: 's',
+                  kind: 'SPAN_KIND_CLIENT',
+                  start_time_unix_nano: '5',
+                  end_time_unix_nano: '9',
+                },
+              ],
+            },
+          ],
         },
       ],
     });
@@ -85,7 +121,10 @@ describe('requests', () => {
 
   it('spans without ids or start time are skipped and counted; duplicates are dropped', () => {
     const warnings: string[] = [];
-    const text = [request([span(), span({ spanId: '' }), span({ spanId: '1111111111111111', startTimeUnixNano: undefined })]), request([span()])].join('\n');
+    const text = [
+      request([span(), span({ spanId: '' }), span({ spanId: '1111111111111111', startTimeUnixNano: undefined })]),
+      request([span()]),
+    ].join('\n');
     const { spans, stats } = parseTraceText(text, 'f', { warn: (m) => warnings.push(m) });
     expect(spans).toHaveLength(1);
     expect(stats).toMatchObject({ badSpans: 2, duplicateSpans: 1, requests: 2 });
@@ -100,7 +139,12 @@ describe('requests', () => {
   });
 
   it('lines of logs and metrics are skipped and counted, an empty request {} is fine', () => {
-    const text = [JSON.stringify({ resourceLogs: [] }), '{}', JSON.stringify({ resourceMetrics: [] }), request([span()])].join('\n');
+    const text = [
+      JSON.stringify({ resourceLogs: [] }),
+      '{}',
+      JSON.stringify({ resourceMetrics: [] }),
+      request([span()]),
+    ].join('\n');
     const { spans, stats } = parseTraceText(text);
     expect(spans).toHaveLength(1);
     expect(stats.otherSignals).toBe(2);
@@ -113,21 +157,45 @@ describe('requests', () => {
   });
 
   it('rejects JSON that is not OTLP, naming the line and what it looks like', () => {
-    expect(() => parseTraceText(`${request([span()])}\n{"hello":1}`, 'f.jsonl')).toThrow(/f\.jsonl:2: JSON, but not an OTLP ExportTraceServiceRequest: no "resourceSpans" \(keys: hello\)/);
+    expect(() => parseTraceText(`${request([span()])}\n{"hello":1}`, 'f.jsonl')).toThrow(
+      /f\.jsonl:2: JSON, but not an OTLP ExportTraceServiceRequest: no "resourceSpans" \(keys: hello\)/,
+    );
     expect(() => parseTraceText('{"traceEvents":[]}', 'x')).toThrow(/Chrome trace-event file already/);
     expect(() => parseTraceText('{"data":[{"traceID":"a","spans":[]}]}', 'x')).toThrow(/Jaeger JSON/);
-    expect(() => parseTraceText(`${request([span()])}\nnot json\n${request([span()])}`, 'f')).toThrow(/f:2: not JSON .*--skip-invalid/s);
+    expect(() => parseTraceText(`${request([span()])}\nnot json\n${request([span()])}`, 'f')).toThrow(
+      /f:2: not JSON .*--skip-invalid/s,
+    );
   });
 });
 
 describe('trees', () => {
   it('children sorted by start, orphans marked, parent cycles cut instead of looping', () => {
     const a = span({ spanId: 'aaaaaaaaaaaaaaaa', name: 'root' });
-    const b = span({ spanId: 'bbbbbbbbbbbbbbbb', parentSpanId: 'aaaaaaaaaaaaaaaa', name: 'late', startTimeUnixNano: '2000000000' });
-    const c = span({ spanId: 'cccccccccccccccc', parentSpanId: 'aaaaaaaaaaaaaaaa', name: 'early', startTimeUnixNano: '1500000000' });
+    const b = span({
+      spanId: 'bbbbbbbbbbbbbbbb',
+      parentSpanId: 'aaaaaaaaaaaaaaaa',
+      name: 'late',
+      startTimeUnixNano: '2000000000',
+    });
+    const c = span({
+      spanId: 'cccccccccccccccc',
+      parentSpanId: 'aaaaaaaaaaaaaaaa',
+      name: 'early',
+      startTimeUnixNano: '1500000000',
+    });
     const o = span({ spanId: 'dddddddddddddddd', parentSpanId: '9999999999999999', name: 'orphan' });
-    const x = span({ spanId: 'eeeeeeeeeeeeeeee', parentSpanId: 'ffffffffffffffff', name: 'x', startTimeUnixNano: '1100000000' });
-    const y = span({ spanId: 'ffffffffffffffff', parentSpanId: 'eeeeeeeeeeeeeeee', name: 'y', startTimeUnixNano: '1200000000' });
+    const x = span({
+      spanId: 'eeeeeeeeeeeeeeee',
+      parentSpanId: 'ffffffffffffffff',
+      name: 'x',
+      startTimeUnixNano: '1100000000',
+    });
+    const y = span({
+      spanId: 'ffffffffffffffff',
+      parentSpanId: 'eeeeeeeeeeeeeeee',
+      name: 'y',
+      startTimeUnixNano: '1200000000',
+    });
     const [trace] = buildTraces(parseTraceText(request([b, o, a, c, y, x])).spans);
     expect(trace!.roots.map((r) => [r.span.name, r.orphan])).toEqual([
       ['orphan', true],

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs script, shared with the committed-fixture recorder
 import { recordHttp, recordPipeline, toCollectorFormat } from './fixtures/cli/record.mjs';
 import { CLI_FIXTURES, runCli } from './fixtures/cli/run-cli.js';
-import { readRawSpans, type RawSpan } from './fixtures/cli/spans.js';
+import { type RawSpan, readRawSpans } from './fixtures/cli/spans.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'trace-agent-cli-tree-'));
 const fresh = { http: join(tmp, 'http.jsonl'), pipeline: join(tmp, 'pipeline.jsonl') };
@@ -30,10 +30,16 @@ function parseTree(stdout: string): { header: string; lines: Line[] }[] {
   const traces: { header: string; lines: Line[] }[] = [];
   for (const raw of stdout.split('\n')) {
     if (raw.startsWith('trace ')) traces.push({ header: raw, lines: [] });
-    const m = /^((?:│  |   )*)[├└]─ (.*)$/.exec(raw);
+    const m = /^((?:│ {2}| {3})*)[├└]─ (.*)$/.exec(raw);
     if (!m) continue;
     const [name, kind, service, ...rest] = m[2]!.split(' · ');
-    traces[traces.length - 1]!.lines.push({ depth: m[1]!.length / 3, name: name!, kind: kind!, service: service!, rest: rest.join(' · ') });
+    traces[traces.length - 1]!.lines.push({
+      depth: m[1]!.length / 3,
+      name: name!,
+      kind: kind!,
+      service: service!,
+      rest: rest.join(' · '),
+    });
   }
   return traces;
 }
@@ -42,17 +48,42 @@ function parseTree(stdout: string): { header: string; lines: Line[] }[] {
 function expectedTree(spans: RawSpan[]): { traceId: string; lines: Omit<Line, 'rest'>[] }[] {
   const byTrace = new Map<string, RawSpan[]>();
   for (const s of spans) byTrace.set(s.traceId, [...(byTrace.get(s.traceId) ?? []), s]);
-  const order = (a: RawSpan, b: RawSpan) => (a.start !== b.start ? (a.start < b.start ? -1 : 1) : a.end !== b.end ? (a.end > b.end ? -1 : 1) : a.name < b.name ? -1 : a.name > b.name ? 1 : a.spanId < b.spanId ? -1 : 1);
-  const traces = [...byTrace.entries()].map(([traceId, list]) => ({ traceId, list, start: list.reduce((m, s) => (s.start < m ? s.start : m), list[0]!.start) }));
+  const order = (a: RawSpan, b: RawSpan) =>
+    a.start !== b.start
+      ? a.start < b.start
+        ? -1
+        : 1
+      : a.end !== b.end
+        ? a.end > b.end
+          ? -1
+          : 1
+        : a.name < b.name
+          ? -1
+          : a.name > b.name
+            ? 1
+            : a.spanId < b.spanId
+              ? -1
+              : 1;
+  const traces = [...byTrace.entries()].map(([traceId, list]) => ({
+    traceId,
+    list,
+    start: list.reduce((m, s) => (s.start < m ? s.start : m), list[0]!.start),
+  }));
   traces.sort((a, b) => (a.start !== b.start ? (a.start < b.start ? -1 : 1) : a.traceId < b.traceId ? -1 : 1));
   return traces.map(({ traceId, list }) => {
     const ids = new Set(list.map((s) => s.spanId));
     const lines: Omit<Line, 'rest'>[] = [];
     const walk = (s: RawSpan, depth: number) => {
       lines.push({ depth, name: s.name, kind: KINDS[s.kind]!, service: s.service });
-      list.filter((c) => c.parentSpanId === s.spanId).sort(order).forEach((c) => walk(c, depth + 1));
+      list
+        .filter((c) => c.parentSpanId === s.spanId)
+        .sort(order)
+        .forEach((c) => walk(c, depth + 1));
     };
-    list.filter((s) => !s.parentSpanId || !ids.has(s.parentSpanId)).sort(order).forEach((r) => walk(r, 0));
+    list
+      .filter((s) => !s.parentSpanId || !ids.has(s.parentSpanId))
+      .sort(order)
+      .forEach((r) => walk(r, 0));
     return { traceId, lines };
   });
 }
@@ -77,14 +108,22 @@ describe.each([
     const want = expectedTree(readRawSpans(file));
     expect(got.map((t) => t.header.split(' ')[1])).toEqual(want.map((t) => t.traceId));
     expect(got.map((t) => t.lines.map(({ rest: _rest, ...l }) => l))).toEqual(want.map((t) => t.lines));
-    expect(out.trimEnd().split('\n').pop()).toBe(`${want.length} trace(s), ${want.reduce((n, t) => n + t.lines.length, 0)} span(s) from ${file}`);
+    expect(out.trimEnd().split('\n').pop()).toBe(
+      `${want.length} trace(s), ${want.reduce((n, t) => n + t.lines.length, 0)} span(s) from ${file}`,
+    );
   });
 
   it('two HTTP services: header, durations, offsets and key attributes on each line', async () => {
     const [trace] = parseTree(await tree(httpFile));
     expect(trace!.header).toMatch(/^trace [0-9a-f]{32} · 4 span\(s\) · cli-client, cli-server · \d+\.\d{3} ms$/);
-    expect(trace!.lines.map((l) => `${l.depth} ${l.kind} ${l.service}`)).toEqual(['0 CLIENT cli-client', '1 SERVER cli-server', '2 CLIENT cli-server', '3 SERVER cli-server']);
-    for (const l of trace!.lines) expect(l.rest).toMatch(/^\d+\.\d{3} ms at \+\d+\.\d{3} ms · .*http\.response\.status_code=200/);
+    expect(trace!.lines.map((l) => `${l.depth} ${l.kind} ${l.service}`)).toEqual([
+      '0 CLIENT cli-client',
+      '1 SERVER cli-server',
+      '2 CLIENT cli-server',
+      '3 SERVER cli-server',
+    ]);
+    for (const l of trace!.lines)
+      expect(l.rest).toMatch(/^\d+\.\d{3} ms at \+\d+\.\d{3} ms · .*http\.response\.status_code=200/);
     expect(trace!.lines[0]!.rest).toMatch(/at \+0\.000 ms · url\.full=http:\/\/127\.0\.0\.1:\d+\/proxy\?to=/);
     expect(trace!.lines[1]!.rest).toContain('url.path=/proxy');
     expect(trace!.lines[1]!.rest).toContain('x_request_id=req-42');
@@ -99,7 +138,11 @@ describe.each([
     expect(failed.lines.map((l) => l.rest.split(' · ')[1])).toEqual(['ERROR', 'ERROR']);
     for (const t of traces.filter((x) => x !== failed)) {
       const names = t.lines.map((l) => `${l.depth} ${l.name}`);
-      expect(names.filter((n) => /^\d+ (tokenizer|scheduler) \[TP 0\]/.test(n)).map((n) => n.split(' ')[0])).toEqual(['3', '3', '3']);
+      expect(names.filter((n) => /^\d+ (tokenizer|scheduler) \[TP 0\]/.test(n)).map((n) => n.split(' ')[0])).toEqual([
+        '3',
+        '3',
+        '3',
+      ]);
       const byName = (n: string) => t.lines.find((l) => l.name === n)!;
       expect(byName('tokenize').rest).toContain('1 event(s): tokens_counted');
       expect(byName('dispatch').rest).toContain('links → tokenize');
@@ -141,7 +184,9 @@ describe('inputs and options', () => {
       .join('\n');
     const file = join(tmp, 'shuffled.jsonl');
     writeFileSync(file, shuffled);
-    expect((await tree(file)).replace(/ from .*\n$/, '')).toBe((await tree(join(CLI_FIXTURES, 'pipeline.jsonl'))).replace(/ from .*\n$/, ''));
+    expect((await tree(file)).replace(/ from .*\n$/, '')).toBe(
+      (await tree(join(CLI_FIXTURES, 'pipeline.jsonl'))).replace(/ from .*\n$/, ''),
+    );
   });
 
   it('spans whose parent is not in the file are shown at the top level, marked as orphans', async () => {
@@ -152,11 +197,14 @@ describe('inputs and options', () => {
       const req = JSON.parse(line);
       for (const rs of req.resourceSpans) {
         for (const ss of rs.scopeSpans) {
-          ss.spans = ss.spans.filter((s: { kind: number; spanId: string; attributes: { key: string; value: { stringValue?: string } }[] }) => {
-            const drop = s.kind === 2 && s.attributes.some((a) => a.key === 'url.path' && a.value.stringValue === '/generate');
-            if (drop) removed.push(s.spanId);
-            return !drop;
-          });
+          ss.spans = ss.spans.filter(
+            (s: { kind: number; spanId: string; attributes: { key: string; value: { stringValue?: string } }[] }) => {
+              const drop =
+                s.kind === 2 && s.attributes.some((a) => a.key === 'url.path' && a.value.stringValue === '/generate');
+              if (drop) removed.push(s.spanId);
+              return !drop;
+            },
+          );
         }
       }
       return JSON.stringify(req);
@@ -166,7 +214,9 @@ describe('inputs and options', () => {
     writeFileSync(file, `${edited.join('\n')}\n`);
     const traces = parseTree(await tree(file));
     for (const id of removed) {
-      const orphan = traces.flatMap((t) => t.lines).find((l) => l.name.startsWith(`[orphan: parent ${id} not in file] `))!;
+      const orphan = traces
+        .flatMap((t) => t.lines)
+        .find((l) => l.name.startsWith(`[orphan: parent ${id} not in file] `))!;
       expect(orphan.depth).toBe(0);
       expect(orphan.name).toMatch(/ prefill Req req-[AB]$/);
     }

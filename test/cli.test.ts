@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { cleanEnv, REPO_ROOT } from './helpers/run-app.js';
 import { CLI, CLI_FIXTURES, runCli } from './fixtures/cli/run-cli.js';
+import { cleanEnv, REPO_ROOT } from './helpers/run-app.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'trace-agent-cli-'));
 const HTTP = join(CLI_FIXTURES, 'http.jsonl');
@@ -51,7 +51,9 @@ describe('usage', () => {
   it('bad options and arguments: a message naming --help, exit 2', async () => {
     const unknown = await runCli(['tree', HTTP, '--bogus']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe('trace-agent tree: unknown option --bogus for `trace-agent tree`; see `trace-agent tree --help`\n');
+    expect(unknown.stderr).toBe(
+      'trace-agent tree: unknown option --bogus for `trace-agent tree`; see `trace-agent tree --help`\n',
+    );
     expect((await runCli(['tree'])).stderr).toContain('needs a trace file');
     expect((await runCli(['tree', HTTP, HTTP])).code).toBe(2);
     expect((await runCli(['tree', HTTP, '--limit', 'x'])).stderr).toContain('--limit must be a whole number');
@@ -60,9 +62,15 @@ describe('usage', () => {
   });
 
   it('tree and perfetto load nothing from OpenTelemetry (fast start)', async () => {
-    for (const args of [['tree', HTTP], ['perfetto', HTTP, '-o', join(tmp, 'p.json')]]) {
+    for (const args of [
+      ['tree', HTTP],
+      ['perfetto', HTTP, '-o', join(tmp, 'p.json')],
+    ]) {
       const stderr = await new Promise<string>((resolve) => {
-        const child = spawn(process.execPath, ['--require', join(CLI_FIXTURES, 'report-loaded.cjs'), CLI, ...args], { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(process.execPath, ['--require', join(CLI_FIXTURES, 'report-loaded.cjs'), CLI, ...args], {
+          env: cleanEnv(),
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
         let err = '';
         child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
         child.on('close', () => resolve(err));
@@ -76,7 +84,9 @@ describe('input errors say what to do', () => {
   it('a missing file: how to record one', async () => {
     const run = await runCli(['tree', join(tmp, 'nope.jsonl')]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/cannot read .*nope\.jsonl: no such file\. Record one with:\n\s+TRACES_ENABLE=true TRACES_EXPORTER=file TRACES_FILE=traces\.jsonl node --import @x\/trace-agent app\.js/);
+    expect(run.stderr).toMatch(
+      /cannot read .*nope\.jsonl: no such file\. Record one with:\n\s+TRACES_ENABLE=true TRACES_EXPORTER=file TRACES_FILE=traces\.jsonl node --import @x\/trace-agent app\.js/,
+    );
   });
 
   it('a directory', async () => {
@@ -90,7 +100,9 @@ describe('input errors say what to do', () => {
     const file = write('bad-line.jsonl', `${first}\nthis is not json\n${second}\n`);
     const run = await runCli(['tree', file]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/bad-line\.jsonl:2: not JSON \(.*\)\.\nThe input must hold one OTLP\/JSON ExportTraceServiceRequest per line.*pass --skip-invalid/);
+    expect(run.stderr).toMatch(
+      /bad-line\.jsonl:2: not JSON \(.*\)\.\nThe input must hold one OTLP\/JSON ExportTraceServiceRequest per line.*pass --skip-invalid/,
+    );
     const skipped = await runCli(['tree', file, '--skip-invalid']);
     expect(skipped.code).toBe(0);
     expect(skipped.stderr).toMatch(/skipped 1 invalid line\(s\); the first: line 2: not JSON/);
@@ -100,7 +112,9 @@ describe('input errors say what to do', () => {
   it('JSON that is not OTLP: what it is instead', async () => {
     const run = await runCli(['tree', write('zipkin.jsonl', '[{"traceId":"a","id":"b","name":"x"}]\n')]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('zipkin.jsonl:1: JSON, but not an OTLP ExportTraceServiceRequest: no "resourceSpans"; this looks like Zipkin JSON');
+    expect(run.stderr).toContain(
+      'zipkin.jsonl:1: JSON, but not an OTLP ExportTraceServiceRequest: no "resourceSpans"; this looks like Zipkin JSON',
+    );
     const chrome = await runCli(['perfetto', join(CLI_FIXTURES, 'http.jsonl'), '-o', join(tmp, 'c.json')]);
     expect(chrome.code).toBe(0);
     const again = await runCli(['tree', join(tmp, 'c.json')]);
@@ -112,11 +126,16 @@ describe('input errors say what to do', () => {
     const consoleOutput = `{\n  resource: {\n    attributes: {\n      'service.name': 'svc'\n    }\n  },\n  traceId: '${'ab'.repeat(16)}',\n  name: 'GET'\n}\n`;
     const run = await runCli(['tree', write('console.txt', consoleOutput)]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain("this looks like the console exporter's output (TRACES_EXPORTER=console), which is not JSON: record with TRACES_EXPORTER=file");
+    expect(run.stderr).toContain(
+      "this looks like the console exporter's output (TRACES_EXPORTER=console), which is not JSON: record with TRACES_EXPORTER=file",
+    );
   });
 
   it('a binary file (the Collector with format: proto)', async () => {
-    const run = await runCli(['tree', write('bin.pb', Buffer.from([0x0a, 0x8f, 0x01, 0x12, 0x00, 0x1a, 0x03, 0x00, 0x01, 0x02, 0x0a, 0x0a, 0x0a]))]);
+    const run = await runCli([
+      'tree',
+      write('bin.pb', Buffer.from([0x0a, 0x8f, 0x01, 0x12, 0x00, 0x1a, 0x03, 0x00, 0x01, 0x02, 0x0a, 0x0a, 0x0a])),
+    ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('not a text file');
     expect(run.stderr).toContain('format: proto');
@@ -125,7 +144,9 @@ describe('input errors say what to do', () => {
   it('an empty file, or one with no spans: the usual reasons', async () => {
     const empty = await runCli(['tree', write('empty.jsonl', '')]);
     expect(empty.code).toBe(1);
-    expect(empty.stderr).toMatch(/has no trace export requests\. Was tracing on \(TRACES_ENABLE=true\) with TRACES_EXPORTER=file/);
+    expect(empty.stderr).toMatch(
+      /has no trace export requests\. Was tracing on \(TRACES_ENABLE=true\) with TRACES_EXPORTER=file/,
+    );
     const noSpans = await runCli(['perfetto', write('nospans.jsonl', '{"resourceSpans":[]}\n')]);
     expect(noSpans.stderr).toContain('has 1 export request(s) but no spans');
   });
@@ -135,7 +156,9 @@ describe('input errors say what to do', () => {
     const file = write('truncated.jsonl', text.slice(0, text.trimEnd().lastIndexOf('\n') + 200));
     const run = await runCli(['tree', file]);
     expect(run.code).toBe(0);
-    expect(run.stderr).toMatch(/truncated\.jsonl:2: the last line is incomplete \(was the writer interrupted\?\); ignored/);
+    expect(run.stderr).toMatch(
+      /truncated\.jsonl:2: the last line is incomplete \(was the writer interrupted\?\); ignored/,
+    );
   });
 
   it('gzip-compressed files and pretty-printed single requests are read; logs lines skipped', async () => {
@@ -143,7 +166,10 @@ describe('input errors say what to do', () => {
     const want = (await runCli(['tree', HTTP])).stdout.replace(/ from .*\n$/, '');
     const gz = await runCli(['tree', write('http.jsonl.gz', gzipSync(text))]);
     expect(gz.stdout.replace(/ from .*\n$/, '')).toBe(want);
-    const [a, b] = text.trim().split('\n').map((l) => JSON.parse(l));
+    const [a, b] = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const merged = { resourceSpans: [...a.resourceSpans, ...b.resourceSpans] };
     const pretty = await runCli(['tree', write('pretty.json', JSON.stringify(merged, null, 2))]);
     expect(pretty.stdout.replace(/ from .*\n$/, '')).toBe(want);

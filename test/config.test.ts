@@ -1,14 +1,23 @@
 // The configuration contract, variable by variable: values, precedence, fallbacks and warnings.
 import { describe, expect, it } from 'vitest';
-import { readConfig, tracingRequested, type Env } from '../src/config/index.js';
+import { type Env, readConfig, tracingRequested } from '../src/config/index.js';
 
 const read = (env: Env, mainScript?: string) => readConfig(env, { cwd: '/nonexistent-dir', mainScript });
 const on = (env: Env = {}) => read({ TRACES_ENABLE: 'true', ...env });
 
 describe('TRACES_ENABLE / OTEL_SDK_DISABLED', () => {
   it.each([
-    ['1', true], ['true', true], ['TRUE', true], ['Yes', true], ['on', true], [' true ', true],
-    ['0', false], ['false', false], ['off', false], ['', false], [undefined, false],
+    ['1', true],
+    ['true', true],
+    ['TRUE', true],
+    ['Yes', true],
+    ['on', true],
+    [' true ', true],
+    ['0', false],
+    ['false', false],
+    ['off', false],
+    ['', false],
+    [undefined, false],
   ])('TRACES_ENABLE=%j -> %s', (value, expected) => {
     expect(tracingRequested({ TRACES_ENABLE: value })).toBe(expected);
     expect(read({ TRACES_ENABLE: value }).config.enabled).toBe(expected);
@@ -28,7 +37,9 @@ describe('TRACES_ENABLE / OTEL_SDK_DISABLED', () => {
 describe('service.name and host.name', () => {
   it('FD_SERVICE_NAME wins over OTEL_SERVICE_NAME, which wins over OTEL_RESOURCE_ATTRIBUTES', () => {
     const attrs = 'service.name=from-attrs,deployment.environment=prod';
-    expect(on({ FD_SERVICE_NAME: 'fd', OTEL_SERVICE_NAME: 'otel', OTEL_RESOURCE_ATTRIBUTES: attrs }).config.serviceName).toBe('fd');
+    expect(
+      on({ FD_SERVICE_NAME: 'fd', OTEL_SERVICE_NAME: 'otel', OTEL_RESOURCE_ATTRIBUTES: attrs }).config.serviceName,
+    ).toBe('fd');
     expect(on({ OTEL_SERVICE_NAME: 'otel', OTEL_RESOURCE_ATTRIBUTES: attrs }).config.serviceName).toBe('otel');
     expect(on({ OTEL_RESOURCE_ATTRIBUTES: attrs }).config.serviceName).toBe('from-attrs');
     expect(on({ OTEL_RESOURCE_ATTRIBUTES: attrs }).config.resourceAttributes['deployment.environment']).toBe('prod');
@@ -41,7 +52,9 @@ describe('service.name and host.name', () => {
     expect(read({ TRACES_ENABLE: 'true' }).config.serviceName).toBe('unknown_service:node');
   });
   it('FD_HOST_NAME sets host.name, else the resource attribute, else the OS hostname', () => {
-    expect(on({ FD_HOST_NAME: 'trace_test', OTEL_RESOURCE_ATTRIBUTES: 'host.name=h2' }).config.hostName).toBe('trace_test');
+    expect(on({ FD_HOST_NAME: 'trace_test', OTEL_RESOURCE_ATTRIBUTES: 'host.name=h2' }).config.hostName).toBe(
+      'trace_test',
+    );
     expect(on({ OTEL_RESOURCE_ATTRIBUTES: 'host.name=h2' }).config.hostName).toBe('h2');
     expect(on().config.hostName.length).toBeGreaterThan(0);
   });
@@ -79,15 +92,43 @@ describe('endpoint and protocol', () => {
     [{ EXPORTER_OTLP_ENDPOINT: 'https://collector:4317/ignored' }, 'grpc', 'https://collector:4317'],
     // Port 4318 with no protocol set means HTTP.
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 'http/protobuf', 'http://collector:4318/v1/traces'],
-    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }, 'grpc', 'http://c:4318'],
-    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:9000/base/', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'http/json', 'http://c:9000/base/v1/traces'],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' },
+      'grpc',
+      'http://c:4318',
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:9000/base/', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+      'http/json',
+      'http://c:9000/base/v1/traces',
+    ],
     // Per-signal endpoints are used as given.
-    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:9000/custom', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }, 'http/protobuf', 'http://c:9000/custom'],
+    [
+      { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:9000/custom', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' },
+      'http/protobuf',
+      'http://c:9000/custom',
+    ],
     [{ EXPORTER_OTLP_ENDPOINT: 'http://c:4318/v1/traces' }, 'http/protobuf', 'http://c:4318/v1/traces'],
     // FastDeploy variables win over their OTEL twins.
-    [{ EXPORTER_OTLP_ENDPOINT: 'http://fd:4317', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://o1:4317', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://o2:4317' }, 'grpc', 'http://fd:4317'],
-    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://o1:4317', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://o2:4317' }, 'grpc', 'http://o1:4317'],
-    [{ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'HTTP/JSON', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'http/json', 'http://localhost:4318/v1/traces'],
+    [
+      {
+        EXPORTER_OTLP_ENDPOINT: 'http://fd:4317',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://o1:4317',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://o2:4317',
+      },
+      'grpc',
+      'http://fd:4317',
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://o1:4317', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://o2:4317' },
+      'grpc',
+      'http://o1:4317',
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'HTTP/JSON', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+      'http/json',
+      'http://localhost:4318/v1/traces',
+    ],
   ])('%j -> %s %s', (env, protocol, url) => {
     const { config, warnings } = on(env as Env);
     expect(config.otlp.protocol).toBe(protocol);
@@ -134,7 +175,12 @@ describe('headers', () => {
 
 describe('numbers, samplers, propagators, misc', () => {
   it('batching: FastDeploy names win, defaults deliver within about a second', () => {
-    expect(on().config.batch).toEqual({ scheduledDelayMs: 500, maxQueueSize: 2048, maxExportBatchSize: 512, exportTimeoutMs: 30000 });
+    expect(on().config.batch).toEqual({
+      scheduledDelayMs: 500,
+      maxQueueSize: 2048,
+      maxExportBatchSize: 512,
+      exportTimeoutMs: 30000,
+    });
     const { config } = on({
       FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS: '100',
       OTEL_BSP_SCHEDULE_DELAY: '9000',
@@ -166,7 +212,11 @@ describe('numbers, samplers, propagators, misc', () => {
   it.each([
     [{}, 'parentbased_always_on', 1],
     [{ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' }, 'traceidratio', 0.25],
-    [{ OTEL_TRACES_SAMPLER: 'PARENTBASED_TRACEIDRATIO', OTEL_TRACES_SAMPLER_ARG: '0.1' }, 'parentbased_traceidratio', 0.1],
+    [
+      { OTEL_TRACES_SAMPLER: 'PARENTBASED_TRACEIDRATIO', OTEL_TRACES_SAMPLER_ARG: '0.1' },
+      'parentbased_traceidratio',
+      0.1,
+    ],
     [{ OTEL_TRACES_SAMPLER: 'always_off' }, 'always_off', 1],
   ])('sampler %j', (env, name, ratio) => {
     expect(on(env as Env).config.sampler).toEqual({ name, ratio });
@@ -190,12 +240,17 @@ describe('numbers, samplers, propagators, misc', () => {
     expect(on({ OTEL_LOG_LEVEL: 'DEBUG' }).config.logLevel).toBe('debug');
     expect(on({ OTEL_LOG_LEVEL: 'loud' }).warnings).toHaveLength(1);
     expect(readConfig({ TRACES_ENABLE: '1' }, { cwd: '/srv' }).config.filePath).toBe('/srv/otel_traces.jsonl');
-    expect(readConfig({ TRACES_ENABLE: '1', TRACES_FILE: 'out/t.jsonl' }, { cwd: '/srv' }).config.filePath).toBe('/srv/out/t.jsonl');
+    expect(readConfig({ TRACES_ENABLE: '1', TRACES_FILE: 'out/t.jsonl' }, { cwd: '/srv' }).config.filePath).toBe(
+      '/srv/out/t.jsonl',
+    );
     expect(on({ OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }).config.otlp.compression).toBe('gzip');
     expect(on({ OTEL_EXPORTER_OTLP_COMPRESSION: 'brotli' }).warnings).toHaveLength(1);
     expect(on().config.zmqPropagation).toBe(true);
     expect(on({ TRACES_ZMQ_PROPAGATION: 'off' }).config.zmqPropagation).toBe(false);
-    expect(on({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http, Express' }).config.instrumentations).toEqual({ enabled: ['http', 'express'], disabled: [] });
+    expect(on({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http, Express' }).config.instrumentations).toEqual({
+      enabled: ['http', 'express'],
+      disabled: [],
+    });
   });
   it('records which variable set each value', () => {
     const { config } = on({ EXPORTER_OTLP_ENDPOINT: 'c:4317', OTEL_SERVICE_NAME: 's' });
@@ -236,17 +291,45 @@ describe('logs', () => {
     [{ EXPORTER_OTLP_ENDPOINT: 'collector:4317' }, 'grpc', 'http://collector:4317'],
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, 'http/protobuf', 'http://c:4318/v1/logs'],
     [{ EXPORTER_OTLP_ENDPOINT: 'http://c:4318/v1/traces' }, 'http/protobuf', 'http://c:4318/v1/logs'],
-    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://c/otlp/v1/traces', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'http/json', 'https://c/otlp/v1/logs'],
-    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:9000/base/', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }, 'http/protobuf', 'http://c:9000/base/v1/logs'],
+    [
+      { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://c/otlp/v1/traces', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+      'http/json',
+      'https://c/otlp/v1/logs',
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:9000/base/', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' },
+      'http/protobuf',
+      'http://c:9000/base/v1/logs',
+    ],
     [{ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }, 'http/json', 'http://localhost:4318/v1/logs'],
     // OTEL_EXPORTER_OTLP_LOGS_PROTOCOL wins; the base endpoint then gets the logs path.
-    [{ EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/protobuf' }, 'http/protobuf', 'http://c:4317/v1/logs'],
-    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'GRPC' }, 'grpc', 'http://localhost:4317'],
+    [
+      { EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/protobuf' },
+      'http/protobuf',
+      'http://c:4317/v1/logs',
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'GRPC' },
+      'grpc',
+      'http://localhost:4317',
+    ],
     // A logs endpoint of its own is used as given; with no protocol variable at all, port 4318 means HTTP.
-    [{ OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'http://l:4318/custom', EXPORTER_OTLP_ENDPOINT: 'http://c:4317' }, 'http/protobuf', 'http://l:4318/custom'],
+    [
+      { OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'http://l:4318/custom', EXPORTER_OTLP_ENDPOINT: 'http://c:4317' },
+      'http/protobuf',
+      'http://l:4318/custom',
+    ],
     [{ OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'l:4317', EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, 'grpc', 'http://l:4317'],
-    [{ OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'http://l:9999', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'http/json', 'http://l:9999/'],
-    [{ OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'http://l:4318/v1/logs', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }, 'grpc', 'http://l:4318'],
+    [
+      { OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'http://l:9999', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+      'http/json',
+      'http://l:9999/',
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'http://l:4318/v1/logs', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' },
+      'grpc',
+      'http://l:4318',
+    ],
   ])('endpoint %j -> %s %s', (env, protocol, url) => {
     const { config, warnings } = on(env as Env);
     expect(config.logs.otlp.protocol).toBe(protocol);
@@ -285,13 +368,26 @@ describe('logs', () => {
     });
     expect(config.logs.otlp).toMatchObject({ timeoutMs: 3000, compression: 'none', certificateFile: '/ca.pem' });
     expect(config.otlp).toMatchObject({ timeoutMs: 4000, compression: 'gzip', certificateFile: '/traces.pem' });
-    const own = on({ OTEL_EXPORTER_OTLP_LOGS_TIMEOUT: '500', OTEL_EXPORTER_OTLP_LOGS_COMPRESSION: 'gzip', OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE: '/logs.pem' });
+    const own = on({
+      OTEL_EXPORTER_OTLP_LOGS_TIMEOUT: '500',
+      OTEL_EXPORTER_OTLP_LOGS_COMPRESSION: 'gzip',
+      OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE: '/logs.pem',
+    });
     expect(own.config.logs.otlp).toMatchObject({ timeoutMs: 500, compression: 'gzip', certificateFile: '/logs.pem' });
   });
   it('batching: OTEL_BLRP_*, else the span batching values', () => {
     expect(on().config.logs.batch).toEqual(on().config.batch);
-    const { config, warnings } = on({ FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS: '100', OTEL_BLRP_MAX_QUEUE_SIZE: '300', OTEL_BLRP_EXPORT_TIMEOUT: '7000' });
-    expect(config.logs.batch).toEqual({ scheduledDelayMs: 100, maxQueueSize: 300, maxExportBatchSize: 300, exportTimeoutMs: 7000 });
+    const { config, warnings } = on({
+      FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS: '100',
+      OTEL_BLRP_MAX_QUEUE_SIZE: '300',
+      OTEL_BLRP_EXPORT_TIMEOUT: '7000',
+    });
+    expect(config.logs.batch).toEqual({
+      scheduledDelayMs: 100,
+      maxQueueSize: 300,
+      maxExportBatchSize: 300,
+      exportTimeoutMs: 7000,
+    });
     expect(warnings).toEqual([]);
     expect(on({ OTEL_BLRP_SCHEDULE_DELAY: '200' }).config.logs.batch.scheduledDelayMs).toBe(200);
     const clamped = on({ OTEL_BLRP_MAX_QUEUE_SIZE: '10', OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: '20' });
@@ -308,7 +404,11 @@ describe('logs', () => {
     expect(bad.warnings).toEqual([expect.stringContaining('TRACES_LOG_FORMAT')]);
   });
   it('records which variable set each logs value', () => {
-    const { config } = on({ OTEL_LOGS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'l:4317', TRACES_LOG_FORMAT: 'jsonl' });
+    const { config } = on({
+      OTEL_LOGS_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'l:4317',
+      TRACES_LOG_FORMAT: 'jsonl',
+    });
     expect(config.sources).toMatchObject({
       'logs.exporters': 'OTEL_LOGS_EXPORTER',
       'logs.endpoint': 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT',
@@ -380,10 +480,22 @@ describe('bad input matrix', () => {
     // key=value lists
     ['OTEL_RESOURCE_ATTRIBUTES', 'garbage', true, (c) => c.resourceAttributes, {}],
     ['OTEL_RESOURCE_ATTRIBUTES', 'a=1,oops,b=%zz,c=3', true, (c) => c.resourceAttributes, { a: '1', c: '3' }],
-    ['OTEL_RESOURCE_ATTRIBUTES', 'service.name=', true, (c) => c.serviceName !== '' && !('service.name' in c.resourceAttributes), true],
+    [
+      'OTEL_RESOURCE_ATTRIBUTES',
+      'service.name=',
+      true,
+      (c) => c.serviceName !== '' && !('service.name' in c.resourceAttributes),
+      true,
+    ],
     ['OTEL_EXPORTER_OTLP_HEADERS', 'x=1,novalue,bad key=2,k=%E0%A4%A', true, (c) => c.otlp.headers, { x: '1' }],
     ['OTEL_EXPORTER_OTLP_LOGS_HEADERS', '=v', true, (c) => c.logs.otlp.headers, {}],
-    ['EXPORTER_OTLP_HEADERS', 'Authorization=Basic YTpi==', false, (c) => c.otlp.headers, { authorization: 'Basic YTpi==' }],
+    [
+      'EXPORTER_OTLP_HEADERS',
+      'Authorization=Basic YTpi==',
+      false,
+      (c) => c.otlp.headers,
+      { authorization: 'Basic YTpi==' },
+    ],
     // conflicting values within one variable
     ['TRACES_EXPORTER', 'none,otlp', true, (c) => c.exporters, ['otlp']],
     ['OTEL_LOGS_EXPORTER', 'console,none', true, (c) => c.logs.exporters, ['console']],
@@ -401,13 +513,16 @@ describe('bad input matrix', () => {
     }
   });
 
-  it.each([...new Set(cases.map(([name]) => name))])('%s empty or blank is the same as unset, without a warning', (name) => {
-    for (const blank of ['', '   ', '\t']) {
-      const { config, warnings } = on({ [name]: blank });
-      expect(warnings).toEqual([]);
-      expect({ ...config, sources: {} }).toEqual({ ...defaults, sources: {} });
-    }
-  });
+  it.each([...new Set(cases.map(([name]) => name))])(
+    '%s empty or blank is the same as unset, without a warning',
+    (name) => {
+      for (const blank of ['', '   ', '\t']) {
+        const { config, warnings } = on({ [name]: blank });
+        expect(warnings).toEqual([]);
+        expect({ ...config, sources: {} }).toEqual({ ...defaults, sources: {} });
+      }
+    },
+  );
 
   it('conflicts between variables follow the documented precedence, without a warning', () => {
     const { config, warnings } = on({
@@ -441,7 +556,9 @@ describe('bad input matrix', () => {
       'OTEL_TRACES_EXPORTER',
       'OTEL_EXPORTER_OTLP_PROTOCOL',
     ]);
-    const env = Object.fromEntries(cases.filter(([name, , warns]) => warns && !shadowed.has(name)).map(([name, value]) => [name, value]));
+    const env = Object.fromEntries(
+      cases.filter(([name, , warns]) => warns && !shadowed.has(name)).map(([name, value]) => [name, value]),
+    );
     const { warnings } = on(env);
     const naming = (name: string) => warnings.filter((w) => new RegExp(`(^|[^A-Z_])${name}([^A-Z_]|$)`).test(w));
     for (const name of Object.keys(env)) expect(naming(name), name).toHaveLength(1);

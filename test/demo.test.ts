@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, TEST_NODE, cleanEnv } from './helpers/run-app.js';
+import { cleanEnv, REPO_ROOT, TEST_NODE } from './helpers/run-app.js';
 
 interface FileSpan {
   name: string;
@@ -27,7 +27,9 @@ describe('npm run demo', () => {
     });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain('"rid":"demo-request-1"');
-    expect(run.stdout).toMatch(/^trace [0-9a-f]{32} · \d+ span\(s\) · pipeline-detokenizer, pipeline-frontend, pipeline-scheduler/m);
+    expect(run.stdout).toMatch(
+      /^trace [0-9a-f]{32} · \d+ span\(s\) · pipeline-detokenizer, pipeline-frontend, pipeline-scheduler/m,
+    );
 
     const spans: FileSpan[] = readFileSync(join(out, 'traces.jsonl'), 'utf8')
       .trim()
@@ -65,7 +67,9 @@ describe('npm run demo', () => {
 
     const perfetto = JSON.parse(readFileSync(join(out, 'trace.perfetto.json'), 'utf8'));
     const events = Array.isArray(perfetto) ? perfetto : perfetto.traceEvents;
-    const processNames = events.filter((e: any) => e.ph === 'M' && e.name === 'process_name').map((e: any) => e.args.name);
+    const processNames = events
+      .filter((e: any) => e.ph === 'M' && e.name === 'process_name')
+      .map((e: any) => e.args.name);
     expect(new Set(processNames)).toEqual(new Set(['pipeline-frontend', 'pipeline-scheduler', 'pipeline-detokenizer']));
   });
 });

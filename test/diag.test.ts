@@ -1,7 +1,7 @@
 // The agent's own diagnostics as OpenTelemetry code reaches them (in process; what a real process prints is
 // covered by the lifecycle, faults-* and zeromq tests): component loggers keep their message, objects are never
 // printed, and an error inside an instrumentation is reported once, not once per request.
-import { diag as otelDiag, DiagLogLevel, trace } from '@opentelemetry/api';
+import { DiagLogLevel, diag as otelDiag, trace } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDiag, otelLogger } from '../src/diag.js';
 import { contextRunner } from '../src/instrumentations/http/context.js';
@@ -15,7 +15,10 @@ beforeEach(() => {
     lines.push(String(chunk).trimEnd());
     return true;
   });
-  otelDiag.setLogger(otelLogger(createDiag('warn', ['s3cr3t-value'])), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  otelDiag.setLogger(otelLogger(createDiag('warn', ['s3cr3t-value'])), {
+    logLevel: DiagLogLevel.WARN,
+    suppressOverrideMessage: true,
+  });
 });
 afterEach(() => {
   otelDiag.disable();
@@ -50,6 +53,8 @@ describe('an internal error of the http instrumentation', () => {
     // A publication Node never makes: the instrumentation's own code throws on it.
     for (let i = 0; i < 5; i++) expect(() => onRequest(undefined)).not.toThrow();
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^\[@x\/trace-agent\] warn: @opentelemetry\/instrumentation-http: http server span not started: an internal error was caught/);
+    expect(lines[0]).toMatch(
+      /^\[@x\/trace-agent\] warn: @opentelemetry\/instrumentation-http: http server span not started: an internal error was caught/,
+    );
   });
 });

@@ -4,13 +4,19 @@
 // end-to-end behaviour (one warning per outage, recovery, nothing lost after it) is proven on real processes in
 // faults-collector.test.ts.
 import { ROOT_CONTEXT } from '@opentelemetry/api';
-import { BatchSpanProcessor, TracerProvider, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import type { OtlpConfig } from '../src/config/index.js';
 import type { Diag } from '../src/diag.js';
 import { LazyExporter, OutageGate, RETRY_PERIOD_MS } from '../src/exporters/lazy.js';
 
-const otlp: OtlpConfig = { protocol: 'http/protobuf', url: 'http://127.0.0.1:1/v1/traces', headers: {}, compression: 'none', timeoutMs: 1000 };
+const otlp: OtlpConfig = {
+  protocol: 'http/protobuf',
+  url: 'http://127.0.0.1:1/v1/traces',
+  headers: {},
+  compression: 'none',
+  timeoutMs: 1000,
+};
 
 function recordingDiag() {
   const lines: string[] = [];
@@ -46,7 +52,12 @@ describe('a collector that fails fast', () => {
     const { state, exporter } = collector();
     const { diag, lines } = recordingDiag();
     const lazy = new LazyExporter<ReadableSpan>('traces', () => exporter, otlp, diag);
-    const batch = new BatchSpanProcessor({ exporter: lazy, scheduledDelayMillis: 20, maxExportBatchSize: 64, maxQueueSize: 256 });
+    const batch = new BatchSpanProcessor({
+      exporter: lazy,
+      scheduledDelayMillis: 20,
+      maxExportBatchSize: 64,
+      maxQueueSize: 256,
+    });
     const gate = new OutageGate(lazy, batch);
     const provider = new TracerProvider({ spanProcessors: [gate] });
     const tracer = provider.getTracer('outage');

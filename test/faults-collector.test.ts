@@ -3,9 +3,9 @@
 // answers slowly (a delaying proxy in front of it).
 import * as http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startReceiver, type OtlpReceiver } from './helpers/otlp-receiver.js';
-import { startApp, type App } from './helpers/run-app.js';
 import { agentLines, load, poll, quantile, sleep, tally } from './helpers/fault-utils.js';
+import { type OtlpReceiver, startReceiver } from './helpers/otlp-receiver.js';
+import { type App, startApp } from './helpers/run-app.js';
 
 const apps: App[] = [];
 const receivers: OtlpReceiver[] = [];
@@ -42,7 +42,8 @@ const RECOVERED = /span export to .* works again/;
  * 50 further requests must arrive: nothing made after the recovery is lost.
  */
 async function expectRecovery(r: OtlpReceiver, base: string, service: string, tag: string) {
-  const arrived = (prefix: string) => tally(r, service).spans.filter((s) => String(s.attributes['url.query'] ?? '').startsWith(prefix));
+  const arrived = (prefix: string) =>
+    tally(r, service).spans.filter((s) => String(s.attributes['url.query'] ?? '').startsWith(prefix));
   let i = 0;
   const deadline = Date.now() + 30_000;
   while (arrived(`p=${tag}-`).length === 0 && Date.now() < deadline) {
@@ -51,7 +52,11 @@ async function expectRecovery(r: OtlpReceiver, base: string, service: string, ta
   }
   expect(arrived(`p=${tag}-`).length, 'no span arrived within 30 s of the collector coming back').toBeGreaterThan(0);
   await load((k) => `${base}/?p=final-${tag}-${k}`, 50);
-  const finals = await poll(() => arrived(`p=final-${tag}-`).length, (n) => n >= 50, 15_000);
+  const finals = await poll(
+    () => arrived(`p=final-${tag}-`).length,
+    (n) => n >= 50,
+    15_000,
+  );
   expect(finals).toBe(50);
 }
 
@@ -79,7 +84,13 @@ describe.each(PROTOCOLS)('collector refusing connections from the start (%s)', (
     // No request waited on the exporter (a blocked loop shows as seconds); generous for a loaded 2-core machine.
     expect(quantile(latencies, 0.99)).toBeLessThan(1000);
     // Reported when the first export finally fails: at once for gRPC, after the exporter's retries for HTTP.
-    expect(await poll(() => spanLines(app.stderr, FAILED), (l) => l.length > 0, 25_000)).toHaveLength(1);
+    expect(
+      await poll(
+        () => spanLines(app.stderr, FAILED),
+        (l) => l.length > 0,
+        25_000,
+      ),
+    ).toHaveLength(1);
     await r.restart();
     await expectRecovery(r, base, service, 'after');
     expect(spanLines(app.stderr, RECOVERED)).toHaveLength(1);
@@ -100,12 +111,22 @@ describe.each(PROTOCOLS)('collector disappearing mid-run and coming back, twice 
       FD_SERVICE_NAME: service,
     });
     await load(`${base}/?p=up`, 200);
-    expect(await poll(() => tally(r, service).server, (n) => n >= 200, 10_000)).toBe(200);
+    expect(
+      await poll(
+        () => tally(r, service).server,
+        (n) => n >= 200,
+        10_000,
+      ),
+    ).toBe(200);
     for (const outage of [1, 2]) {
       await r.stop();
       const results = await load(`${base}/?p=down`, 1500, 16);
       expect(results.every((x) => x.status === 200 && x.body === 'hello')).toBe(true);
-      const failed = await poll(() => spanLines(app.stderr, FAILED), (l) => l.length >= outage, 25_000);
+      const failed = await poll(
+        () => spanLines(app.stderr, FAILED),
+        (l) => l.length >= outage,
+        25_000,
+      );
       expect(failed, agentLines(app.stderr).join('\n')).toHaveLength(outage);
       await r.restart();
       await expectRecovery(r, base, service, `back${outage}`);
@@ -120,7 +141,11 @@ describe('a long gRPC outage', () => {
     const r = await receiver();
     await r.stop();
     const service = 'long-outage';
-    const { base } = await serve({ EXPORTER_OTLP_ENDPOINT: r.grpcUrl, FD_SERVICE_NAME: service, OTEL_LOGS_EXPORTER: 'none' });
+    const { base } = await serve({
+      EXPORTER_OTLP_ENDPOINT: r.grpcUrl,
+      FD_SERVICE_NAME: service,
+      OTEL_LOGS_EXPORTER: 'none',
+    });
     // 30 s of failed exports: grpc-js's own backoff (1 s growing 1.6x, up to 120 s) would reach 10-17 s by then.
     const downSince = Date.now();
     while (Date.now() - downSince < 30_000) {
@@ -173,7 +198,9 @@ describe.each(PROTOCOLS)('collector that accepts and never answers (%s)', (proto
       expect(quantile(latencies, 0.99)).toBeLessThan(1000);
       // One export at a time, each abandoned after the timeout (then the next batch waits for the 500 ms batch
       // delay): about WINDOW / (timeout + delay) requests, never more than WINDOW / timeout.
-      expect(counts[timeoutMs], `${counts[timeoutMs]} export requests in ${WINDOW_MS} ms`).toBeLessThanOrEqual(WINDOW_MS / timeoutMs + 2);
+      expect(counts[timeoutMs], `${counts[timeoutMs]} export requests in ${WINDOW_MS} ms`).toBeLessThanOrEqual(
+        WINDOW_MS / timeoutMs + 2,
+      );
       expect(spanLines(app.stderr, FAILED)).toEqual([expect.stringMatching(/deadline|timeout|timed out/i)]);
       app.kill('SIGKILL');
     }
@@ -190,10 +217,14 @@ async function slowProxy(target: OtlpReceiver, delayMs: number) {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () =>
       setTimeout(() => {
-        const out = http.request(`${target.httpUrl}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        });
+        const out = http.request(
+          `${target.httpUrl}${req.url}`,
+          { method: req.method, headers: req.headers },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
         out.on('error', () => res.destroy());
         out.end(Buffer.concat(chunks));
       }, delayMs),
@@ -239,7 +270,11 @@ describe('slow collector, load spike', () => {
       expect(spanLines(app.stderr, /span queue full/)).toHaveLength(1);
       const dropped = Number(/(\d+) span\(s\) dropped/.exec(summary[0]!)![1]);
       // Exact accounting: every span made was either delivered or counted as dropped.
-      const delivered = await poll(() => tally(r, service).total, (n) => n >= BURSTS * PER_BURST - dropped, 30_000);
+      const delivered = await poll(
+        () => tally(r, service).total,
+        (n) => n >= BURSTS * PER_BURST - dropped,
+        30_000,
+      );
       expect(delivered + dropped).toBe(BURSTS * PER_BURST);
       expect(dropped).toBeGreaterThan(0);
       expect(delivered).toBeGreaterThanOrEqual(200);
@@ -250,4 +285,3 @@ describe('slow collector, load spike', () => {
     }
   });
 });
-

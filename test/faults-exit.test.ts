@@ -3,9 +3,9 @@
 // code; and the spans made before the end are all delivered (the batch delay is a minute, so only the agent's
 // exit-time flush can deliver them).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReceiver, type OtlpReceiver } from './helpers/otlp-receiver.js';
-import { runApp } from './helpers/run-app.js';
 import { agentLines, CLIENT, SERVER, tally } from './helpers/fault-utils.js';
+import { type OtlpReceiver, startReceiver } from './helpers/otlp-receiver.js';
+import { runApp } from './helpers/run-app.js';
 
 let receiver: OtlpReceiver;
 beforeAll(async () => {
@@ -25,7 +25,8 @@ const agentEnv = (service: string, extra: Record<string, string> = {}) => ({
   ...extra,
 });
 const plain = (mode: string) => runApp('fault-exit.mjs', { nodeArgs: [], args: [mode, String(N)] });
-const traced = (mode: string, env: Record<string, string>) => runApp('fault-exit.mjs', { env, args: [mode, String(N)] });
+const traced = (mode: string, env: Record<string, string>) =>
+  runApp('fault-exit.mjs', { env, args: [mode, String(N)] });
 
 describe('the app ends exactly as it does without the agent, and its spans are delivered', () => {
   it.each([
@@ -33,33 +34,51 @@ describe('the app ends exactly as it does without the agent, and its spans are d
     ['reject', 1],
     ['exit', 3],
     ['exitcode', 4],
-  ])('%s: same stdout, stderr and exit code (%i); all 2N spans and the last console line delivered once', async (mode, code) => {
-    const service = `exit-${mode}`;
-    const [without, withAgent] = await Promise.all([plain(mode), traced(mode, agentEnv(service))]);
-    expect(without.code).toBe(code);
-    expect({ code: withAgent.code, signal: withAgent.signal }).toEqual({ code: without.code, signal: without.signal });
-    expect(withAgent.stdout).toEqual(without.stdout);
-    expect(withAgent.stderr).toEqual(without.stderr); // the crash report, byte for byte; no agent line
-    if (mode === 'throw' || mode === 'reject') expect(without.stderr.join('\n')).toMatch(/Node\.js v\d+/);
-    // Delivered before the process ended: nothing is left to arrive later.
-    const got = tally(receiver, service);
-    expect({ server: got.server, client: got.client, duplicates: got.duplicates }).toEqual({ server: N, client: N, duplicates: 0 });
-    // The app's last console line before the end, as a log record, once.
-    const records = receiver.logs.filter((l) => l.resource['service.name'] === service);
-    expect(records.map((l) => l.body)).toEqual([JSON.stringify({ served: N })]);
-  });
+  ])(
+    '%s: same stdout, stderr and exit code (%i); all 2N spans and the last console line delivered once',
+    async (mode, code) => {
+      const service = `exit-${mode}`;
+      const [without, withAgent] = await Promise.all([plain(mode), traced(mode, agentEnv(service))]);
+      expect(without.code).toBe(code);
+      expect({ code: withAgent.code, signal: withAgent.signal }).toEqual({
+        code: without.code,
+        signal: without.signal,
+      });
+      expect(withAgent.stdout).toEqual(without.stdout);
+      expect(withAgent.stderr).toEqual(without.stderr); // the crash report, byte for byte; no agent line
+      if (mode === 'throw' || mode === 'reject') expect(without.stderr.join('\n')).toMatch(/Node\.js v\d+/);
+      // Delivered before the process ended: nothing is left to arrive later.
+      const got = tally(receiver, service);
+      expect({ server: got.server, client: got.client, duplicates: got.duplicates }).toEqual({
+        server: N,
+        client: N,
+        duplicates: 0,
+      });
+      // The app's last console line before the end, as a log record, once.
+      const records = receiver.logs.filter((l) => l.resource['service.name'] === service);
+      expect(records.map((l) => l.body)).toEqual([JSON.stringify({ served: N })]);
+    },
+  );
 
   it('throw at top level before any span: identical output, nothing sent', async () => {
     const service = 'exit-throw-early';
     const [without, withAgent] = await Promise.all([plain('throw-early'), traced('throw-early', agentEnv(service))]);
     expect(without.code).toBe(1);
-    expect(withAgent).toMatchObject({ code: without.code, signal: without.signal, stdout: without.stdout, stderr: without.stderr });
+    expect(withAgent).toMatchObject({
+      code: without.code,
+      signal: without.signal,
+      stdout: without.stdout,
+      stderr: without.stderr,
+    });
     expect(tally(receiver, service).total).toBe(0);
   });
 
   it('throw inside an HTTP handler: same message, app frames and exit code; the failing request span arrives with status ERROR', async () => {
     const service = 'exit-throw-in-handler';
-    const [without, withAgent] = await Promise.all([plain('throw-in-handler'), traced('throw-in-handler', agentEnv(service))]);
+    const [without, withAgent] = await Promise.all([
+      plain('throw-in-handler'),
+      traced('throw-in-handler', agentEnv(service)),
+    ]);
     expect(without.code).toBe(1);
     expect(withAgent.code).toBe(1);
     expect(withAgent.stdout).toEqual(without.stdout);
@@ -68,7 +87,8 @@ describe('the app ends exactly as it does without the agent, and its spans are d
     // (pushing Node's own bottom frames past the 10-frame limit). The message and every app frame are unchanged.
     const message = (lines: string[]) => lines.find((l) => l.startsWith('Error: '));
     expect(message(withAgent.stderr)).toBe(message(without.stderr));
-    const appFrames = (lines: string[]) => lines.filter((l) => l.includes('fault-exit.mjs:') && l.trim().startsWith('at '));
+    const appFrames = (lines: string[]) =>
+      lines.filter((l) => l.includes('fault-exit.mjs:') && l.trim().startsWith('at '));
     expect(appFrames(withAgent.stderr)).toEqual(appFrames(without.stderr));
     expect(withAgent.stderr.at(-1)).toBe(without.stderr.at(-1)); // "Node.js vX"
     expect(agentLines(withAgent.stderr)).toEqual([]);
@@ -104,7 +124,11 @@ describe('the exit flush is bounded and reports failure once', () => {
     expect(withAgent.code).toBe(without.code);
     expect(withAgent.stdout).toEqual(without.stdout);
     const lines = agentLines(withAgent.stderr);
-    expect(lines).toEqual([expect.stringMatching(new RegExp(`^\\[@x/trace-agent\\] warn: ${2 * N} span\\(s\\) not delivered at exit .*network error`))]);
+    expect(lines).toEqual([
+      expect.stringMatching(
+        new RegExp(`^\\[@x/trace-agent\\] warn: ${2 * N} span\\(s\\) not delivered at exit .*network error`),
+      ),
+    ]);
     expect(withAgent.stderr.filter((l) => !lines.includes(l))).toEqual(without.stderr);
   });
 
@@ -112,7 +136,11 @@ describe('the exit flush is bounded and reports failure once', () => {
     const hanging = await startReceiver({ mode: 'hang' });
     try {
       const service = 'exit-hang';
-      const env = agentEnv(service, { EXPORTER_OTLP_ENDPOINT: hanging.grpcUrl, TRACES_SHUTDOWN_TIMEOUT_MS: '1500', OTEL_LOGS_EXPORTER: 'none' });
+      const env = agentEnv(service, {
+        EXPORTER_OTLP_ENDPOINT: hanging.grpcUrl,
+        TRACES_SHUTDOWN_TIMEOUT_MS: '1500',
+        OTEL_LOGS_EXPORTER: 'none',
+      });
       const started = Date.now();
       const run = await traced('exit', env);
       const elapsed = Date.now() - started;
@@ -134,12 +162,19 @@ describe('other exporters at exit', () => {
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
     const file = join(mkdtempSync(join(tmpdir(), 'fault-exit-')), 'spans.jsonl');
-    const run = await traced('exit', { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'file', TRACES_FILE: file, FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS: '60000' });
+    const run = await traced('exit', {
+      TRACES_ENABLE: 'true',
+      TRACES_EXPORTER: 'file',
+      TRACES_FILE: file,
+      FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS: '60000',
+    });
     expect(run.code).toBe(3);
     const spans = readFileSync(file, 'utf8')
       .trim()
       .split('\n')
-      .flatMap((line) => (JSON.parse(line).resourceSpans as any[]).flatMap((rs) => rs.scopeSpans.flatMap((ss: any) => ss.spans)));
+      .flatMap((line) =>
+        (JSON.parse(line).resourceSpans as any[]).flatMap((rs) => rs.scopeSpans.flatMap((ss: any) => ss.spans)),
+      );
     expect(spans.filter((s: any) => s.kind === SERVER)).toHaveLength(N);
     expect(spans.filter((s: any) => s.kind === CLIENT)).toHaveLength(N);
   });

@@ -1,13 +1,13 @@
 // Bad input from every side: the app's own odd calls into the instrumented APIs (nothing the instrumentations do
 // may change what the app sees), an exporter that fails for real (unwritable file), and a process environment full
 // of bad values (the app starts, one warning per variable, tracing goes on with the fallbacks).
-import { chmodSync, mkdtempSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startReceiver, type OtlpReceiver } from './helpers/otlp-receiver.js';
-import { runApp, startApp as start, type App } from './helpers/run-app.js';
 import { agentLines, byService, load, sleep } from './helpers/fault-utils.js';
+import { type OtlpReceiver, startReceiver } from './helpers/otlp-receiver.js';
+import { type App, runApp, startApp as start } from './helpers/run-app.js';
 
 let receiver: OtlpReceiver;
 beforeAll(async () => {
@@ -25,7 +25,8 @@ afterAll(async () => {
 });
 
 /** Ports and OpenSSL's per-process addresses differ from run to run; nothing else may. */
-const normalize = (lines: string[]) => lines.map((l) => l.replace(/:\d{4,5}\b/g, ':PORT').replace(/\b[0-9A-F]{8,}\b/g, 'HEX'));
+const normalize = (lines: string[]) =>
+  lines.map((l) => l.replace(/:\d{4,5}\b/g, ':PORT').replace(/\b[0-9A-F]{8,}\b/g, 'HEX'));
 const probeLines = (lines: string[]) => lines.filter((l) => l.startsWith('{"probe"') || l.startsWith('{"done"'));
 
 describe('odd and wrong calls into instrumented APIs (http, https, fetch, raw requests, console)', () => {
@@ -38,18 +39,31 @@ describe('odd and wrong calls into instrumented APIs (http, https, fetch, raw re
 
   it('with spans and logs exported: stdout and stderr identical to the run without the agent', async () => {
     const service = 'misuse';
-    const run = await runApp('fault-misuse.mjs', { env: { TRACES_ENABLE: 'true', EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl, FD_SERVICE_NAME: service } });
+    const run = await runApp('fault-misuse.mjs', {
+      env: { TRACES_ENABLE: 'true', EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl, FD_SERVICE_NAME: service },
+    });
     expect(run.code).toBe(0);
     expect(normalize(run.stdout)).toEqual(normalize(plain.stdout));
     expect(normalize(run.stderr)).toEqual(normalize(plain.stderr));
     // The instrumentations were at work all along: client and server spans, console records.
     const spans = await receiver.waitForSpans({ where: byService(service), count: 30 }, 15_000);
     expect(new Set(spans.map((s) => s.kindName))).toEqual(new Set(['SERVER', 'CLIENT']));
-    await receiver.waitForLogs((l) => l.resource['service.name'] === service && String(l.body).includes('outer'), 15_000);
+    await receiver.waitForLogs(
+      (l) => l.resource['service.name'] === service && String(l.body).includes('outer'),
+      15_000,
+    );
   });
 
   it('with TRACES_LOG_FORMAT=jsonl and debug diagnostics: same outcomes for every probe; console lines are JSON', async () => {
-    const run = await runApp('fault-misuse.mjs', { env: { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'console', TRACES_LOG_FORMAT: 'jsonl', OTEL_LOG_LEVEL: 'debug', OTEL_LOGS_EXPORTER: 'none' } });
+    const run = await runApp('fault-misuse.mjs', {
+      env: {
+        TRACES_ENABLE: 'true',
+        TRACES_EXPORTER: 'console',
+        TRACES_LOG_FORMAT: 'jsonl',
+        OTEL_LOG_LEVEL: 'debug',
+        OTEL_LOGS_EXPORTER: 'none',
+      },
+    });
     expect(run.code).toBe(0);
     expect(normalize(probeLines(run.stdout))).toEqual(normalize(probeLines(plain.stdout)));
     // No agent error of any kind while all that happened.
@@ -62,7 +76,14 @@ describe('an exporter that fails for real', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fault-file-'));
     chmodSync(dir, 0o500); // read-only directory: appends fail with EACCES (root ignores this: then a missing dir)
     const file = process.getuid?.() === 0 ? join(dir, 'missing', 'spans.jsonl') : join(dir, 'spans.jsonl');
-    const app = startApp('fault-server.mjs', { env: { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'file', TRACES_FILE: file, FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS: '100' } });
+    const app = startApp('fault-server.mjs', {
+      env: {
+        TRACES_ENABLE: 'true',
+        TRACES_EXPORTER: 'file',
+        TRACES_FILE: file,
+        FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS: '100',
+      },
+    });
     const { port } = await app.waitForJson<{ port: number }>((v) => typeof v.port === 'number');
     for (let round = 0; round < 5; round++) {
       const results = await load(`http://127.0.0.1:${port}/`, 50);
@@ -72,7 +93,9 @@ describe('an exporter that fails for real', () => {
     app.kill('SIGTERM');
     expect(await app.exited).toEqual({ code: null, signal: 'SIGTERM' });
     const lines = agentLines(app.stderr);
-    expect(lines).toEqual([expect.stringMatching(new RegExp(`cannot write spans to ${file.replace(/[/.]/g, '\\$&')}: (EACCES|ENOENT)`))]);
+    expect(lines).toEqual([
+      expect.stringMatching(new RegExp(`cannot write spans to ${file.replace(/[/.]/g, '\\$&')}: (EACCES|ENOENT)`)),
+    ]);
     expect(existsSync(file)).toBe(false);
   });
 });
@@ -107,7 +130,9 @@ describe('a process environment full of bad values', () => {
 
   it('the app starts and answers, each variable is named in exactly one warning, spans still arrive', async () => {
     const service = 'bad-env-e2e';
-    const app = startApp('fault-server.mjs', { env: { TRACES_ENABLE: 'true', EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl, FD_SERVICE_NAME: service, ...BAD } });
+    const app = startApp('fault-server.mjs', {
+      env: { TRACES_ENABLE: 'true', EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl, FD_SERVICE_NAME: service, ...BAD },
+    });
     const { port } = await app.waitForJson<{ port: number }>((v) => typeof v.port === 'number');
     const results = await load(`http://127.0.0.1:${port}/`, 20);
     expect(results.every((x) => x.status === 200 && x.body === 'hello')).toBe(true);
@@ -132,7 +157,10 @@ describe('a process environment full of bad values', () => {
     expect(run.stdout).toEqual([JSON.stringify({ traced: true })]);
     const lines = agentLines(run.stderr);
     for (const name of ['TRACES_REQ_TTL_MS', 'TRACES_REQ_MAX']) {
-      expect(lines.filter((l) => l.includes(name)), lines.join('\n')).toHaveLength(1);
+      expect(
+        lines.filter((l) => l.includes(name)),
+        lines.join('\n'),
+      ).toHaveLength(1);
     }
   });
 });

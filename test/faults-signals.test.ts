@@ -1,9 +1,9 @@
 // SIGTERM / SIGINT with spans in flight: every finished span is delivered exactly once, the process ends with the
 // same status as the same app without the agent, and a collector that is down or hanging bounds the delay.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReceiver, type OtlpReceiver } from './helpers/otlp-receiver.js';
-import { startApp, type App } from './helpers/run-app.js';
 import { agentLines, load, SERVER, tally } from './helpers/fault-utils.js';
+import { type OtlpReceiver, startReceiver } from './helpers/otlp-receiver.js';
+import { type App, startApp } from './helpers/run-app.js';
 
 let receiver: OtlpReceiver;
 const apps: App[] = [];
@@ -74,7 +74,10 @@ describe('bounded shutdown', () => {
     const hanging = await startReceiver({ mode: 'hang' });
     try {
       const app = startApp('fault-exit.mjs', {
-        env: { ...agentEnv('exitcode-hang', { EXPORTER_OTLP_ENDPOINT: hanging.grpcUrl }), TRACES_SHUTDOWN_TIMEOUT_MS: '1000' },
+        env: {
+          ...agentEnv('exitcode-hang', { EXPORTER_OTLP_ENDPOINT: hanging.grpcUrl }),
+          TRACES_SHUTDOWN_TIMEOUT_MS: '1000',
+        },
         args: ['exitcode', '3'],
       });
       apps.push(app);
@@ -93,8 +96,13 @@ describe('an app that drains on SIGTERM and then calls process.exit()', () => {
   it('spans of the requests that finish during the drain (after the signal) are delivered too', async () => {
     const service = 'signal-drain';
     // A minute-long batch delay: only the flush at process.exit() can deliver spans that end after the signal.
-    const { app, port } = await serve('fault-drain.mjs', agentEnv(service, { FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS: '60000' }));
-    const inProgress = Array.from({ length: 20 }, () => fetch(`http://127.0.0.1:${port}/?delay=1500`).then((r) => r.text()));
+    const { app, port } = await serve(
+      'fault-drain.mjs',
+      agentEnv(service, { FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS: '60000' }),
+    );
+    const inProgress = Array.from({ length: 20 }, () =>
+      fetch(`http://127.0.0.1:${port}/?delay=1500`).then((r) => r.text()),
+    );
     await app.waitForJson((v) => v.received === 20); // all 20 are being handled
     app.kill('SIGTERM');
     await app.waitForJson((v) => v.draining === true);

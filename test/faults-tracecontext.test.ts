@@ -5,7 +5,7 @@
 import * as http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTraceState } from '../src/spans/tracecontext.js';
-import { startApp, type App } from './helpers/run-app.js';
+import { type App, startApp } from './helpers/run-app.js';
 
 const TRACE = '12345678901234567890123456789012';
 const PARENT = '1234567890123456';
@@ -24,7 +24,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
   echoUrl = `http://127.0.0.1:${(echo.address() as { port: number }).port}`;
-  app = startApp('fault-server.mjs', { env: { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' } });
+  app = startApp('fault-server.mjs', {
+    env: { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' },
+  });
   const { port } = await app.waitForJson<{ port: number }>((v) => typeof v.port === 'number');
   base = `http://127.0.0.1:${port}`;
 });
@@ -50,12 +52,20 @@ async function forwarded(headers: Record<string, string | string[]>, via: 'fetch
   expect(body).toBe('echo');
   const h = seen.get(id)!;
   const traceparent = h.traceparent as string;
-  expect(traceparent, 'every forwarded request carries a valid traceparent').toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/);
+  expect(traceparent, 'every forwarded request carries a valid traceparent').toMatch(
+    /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/,
+  );
   const [, traceId, parentId, flags] = traceparent.split('-');
-  return { traceId: traceId!, parentId: parentId!, flags: parseInt(flags!, 16), tracestate: h.tracestate as string | undefined };
+  return {
+    traceId: traceId!,
+    parentId: parentId!,
+    flags: parseInt(flags!, 16),
+    tracestate: h.tracestate as string | undefined,
+  };
 }
 
-const members = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `bar${String(i + from).padStart(2, '0')}=${String(i + from).padStart(2, '0')}`);
+const members = (n: number, from = 1) =>
+  Array.from({ length: n }, (_, i) => `bar${String(i + from).padStart(2, '0')}=${String(i + from).padStart(2, '0')}`);
 const ALL_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789_-*/';
 const ALL_VALUE = Array.from({ length: 0x7e - 0x20 + 1 }, (_, i) => String.fromCharCode(0x20 + i))
   .filter((c) => c !== ',' && c !== '=')
@@ -67,9 +77,17 @@ describe.each(['http', 'fetch'] as const)('traceparent (forwarded with %s)', (vi
     ['version ff is invalid', { traceparent: tp('01', 'ff') }, false],
     ['version 00 with a trailing field is invalid', { traceparent: `${tp()}-what-the-future-will-be-like` }, false],
     ['version 00 with a trailing character is invalid', { traceparent: `${tp()}.` }, false],
-    ['a future version with extra fields is parsed (first four)', { traceparent: `${tp('01', 'cc')}-what-the-future-will-be-like` }, true],
+    [
+      'a future version with extra fields is parsed (first four)',
+      { traceparent: `${tp('01', 'cc')}-what-the-future-will-be-like` },
+      true,
+    ],
     ['a future version without extra fields is parsed', { traceparent: tp('01', 'cc') }, true],
-    ['a future version followed by other than "-" is invalid', { traceparent: `${tp('01', 'cc')}.what-the-future` }, false],
+    [
+      'a future version followed by other than "-" is invalid',
+      { traceparent: `${tp('01', 'cc')}.what-the-future` },
+      false,
+    ],
     ['illegal characters in the version', { traceparent: tp('01', '.0') }, false],
     ['uppercase hex in the trace-id', { traceparent: tp('01', '00', TRACE.replace('1', 'A')) }, false],
     ['an all-zero trace-id', { traceparent: tp('01', '00', '0'.repeat(32)) }, false],
@@ -99,11 +117,14 @@ describe.each(['http', 'fetch'] as const)('traceparent (forwarded with %s)', (vi
     ['00', 0x00],
     ['ff', 0x03], // unknown flags are not forwarded (they MUST be zero), sampled and random are
     ['fd', 0x01],
-  ])('trace-flags %s are forwarded as %i: sampled follows the sampler, the random flag is kept as received', async (flags, expected) => {
-    const out = await forwarded({ traceparent: tp(flags) }, via);
-    expect(out.traceId).toBe(TRACE);
-    expect(out.flags).toBe(expected);
-  });
+  ])(
+    'trace-flags %s are forwarded as %i: sampled follows the sampler, the random flag is kept as received',
+    async (flags, expected) => {
+      const out = await forwarded({ traceparent: tp(flags) }, via);
+      expect(out.traceId).toBe(TRACE);
+      expect(out.flags).toBe(expected);
+    },
+  );
 
   it('the random flag is kept through a future version too', async () => {
     expect((await forwarded({ traceparent: `${tp('03', 'cc')}-future` }, via)).flags).toBe(0x03);
@@ -113,18 +134,44 @@ describe.each(['http', 'fetch'] as const)('traceparent (forwarded with %s)', (vi
 describe.each(['http', 'fetch'] as const)('tracestate (forwarded with %s)', (via) => {
   it.each([
     ['kept as received', ['foo=1,bar=2'], 'foo=1,bar=2'],
-    ['several header fields are combined in order', ['foo=1,bar=2', 'rojo=1,congo=2', 'baz=3'], 'foo=1,bar=2,rojo=1,congo=2,baz=3'],
+    [
+      'several header fields are combined in order',
+      ['foo=1,bar=2', 'rojo=1,congo=2', 'baz=3'],
+      'foo=1,bar=2,rojo=1,congo=2,baz=3',
+    ],
     ['OWS around members is dropped', ['foo=1 \t , \t bar=2, \t baz=3'], 'foo=1,bar=2,baz=3'],
     ['empty members are allowed', ['foo=1,,  ,bar=2'], 'foo=1,bar=2'],
-    ['duplicate keys are passed on (uniqueness is the sender\'s duty)', ['foo=1', 'foo=2'], 'foo=1,foo=2'],
-    ['32 members over 4 header fields are kept', [members(10).join(), members(10, 11).join(), members(10, 21).join(), members(2, 31).join()], members(32).join()],
-    ['33 members: the whole header is discarded', [members(10).join(), members(10, 11).join(), members(10, 21).join(), members(3, 31).join()], undefined],
+    ["duplicate keys are passed on (uniqueness is the sender's duty)", ['foo=1', 'foo=2'], 'foo=1,foo=2'],
+    [
+      '32 members over 4 header fields are kept',
+      [members(10).join(), members(10, 11).join(), members(10, 21).join(), members(2, 31).join()],
+      members(32).join(),
+    ],
+    [
+      '33 members: the whole header is discarded',
+      [members(10).join(), members(10, 11).join(), members(10, 21).join(), members(3, 31).join()],
+      undefined,
+    ],
     ['a key of 256 characters is kept', ['foo=1', `${'z'.repeat(256)}=1`], `foo=1,${'z'.repeat(256)}=1`],
     ['a key of 257 characters: whole header discarded', ['foo=1', `${'z'.repeat(257)}=1`], undefined],
     ['a value of 256 characters is kept', [`foo=${'v'.repeat(256)}`], `foo=${'v'.repeat(256)}`],
     ['a value of 257 characters: whole header discarded', ['bar=1', `foo=${'v'.repeat(257)}`], undefined],
-    ['a long header within the limits is not truncated', [members(20).map((m) => `${m}${'x'.repeat(150)}`).join()], members(20).map((m) => `${m}${'x'.repeat(150)}`).join()],
-    ['keys may start with a digit and contain "@" anywhere after the first character', ['foo@=1,1bar=2,foo@@bar=3,foo@bar@baz=4'], 'foo@=1,1bar=2,foo@@bar=3,foo@bar@baz=4'],
+    [
+      'a long header within the limits is not truncated',
+      [
+        members(20)
+          .map((m) => `${m}${'x'.repeat(150)}`)
+          .join(),
+      ],
+      members(20)
+        .map((m) => `${m}${'x'.repeat(150)}`)
+        .join(),
+    ],
+    [
+      'keys may start with a digit and contain "@" anywhere after the first character',
+      ['foo@=1,1bar=2,foo@@bar=3,foo@bar@baz=4'],
+      'foo@=1,1bar=2,foo@@bar=3,foo@bar@baz=4',
+    ],
     ['a key starting with "@": whole header discarded', ['@foo=1,bar=2'], undefined],
     ['an uppercase key: whole header discarded', ['FOO=1,bar=2'], undefined],
     ['a key with a space: whole header discarded', ['foo =1,bar=2'], undefined],
@@ -132,7 +179,11 @@ describe.each(['http', 'fetch'] as const)('tracestate (forwarded with %s)', (via
     ['an empty value: whole header discarded', ['foo=,bar=3'], undefined],
     ['"=" in a value: whole header discarded', ['foo=bar=baz'], undefined],
     ['a member without "=": whole header discarded', ['foo,bar=2'], undefined],
-    ['every allowed character', [`${ALL_KEY}=${ALL_VALUE}`, `${ALL_KEY}@a-z0-9_-*/=${ALL_VALUE}`], `${ALL_KEY}=${ALL_VALUE},${ALL_KEY}@a-z0-9_-*/=${ALL_VALUE}`],
+    [
+      'every allowed character',
+      [`${ALL_KEY}=${ALL_VALUE}`, `${ALL_KEY}@a-z0-9_-*/=${ALL_VALUE}`],
+      `${ALL_KEY}=${ALL_VALUE},${ALL_KEY}@a-z0-9_-*/=${ALL_VALUE}`,
+    ],
     ['an empty header sends none', [''], undefined],
   ])('%s', async (_name, tracestate, expected) => {
     const out = await forwarded({ traceparent: tp(), tracestate: tracestate as string[] }, via);
@@ -160,9 +211,11 @@ describe('parseTraceState (in process)', () => {
     }
     // Seeded garbage: printable and control characters, commas and equals signs.
     let seed = 7;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     for (let i = 0; i < 5000; i++) {
-      const s = Array.from({ length: Math.floor(rnd() * 80) }, () => String.fromCharCode(Math.floor(rnd() * 130))).join('');
+      const s = Array.from({ length: Math.floor(rnd() * 80) }, () => String.fromCharCode(Math.floor(rnd() * 130))).join(
+        '',
+      );
       const parsed = parseTraceState(s);
       if (parsed) expect(parseTraceState(parsed.serialize())?.serialize()).toBe(parsed.serialize());
     }

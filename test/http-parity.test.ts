@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, REPO_ROOT, TEST_NODE, cleanEnv } from './helpers/run-app.js';
+import { cleanEnv, FIXTURES, REPO_ROOT, TEST_NODE } from './helpers/run-app.js';
 
 interface SpanOut {
   name: string;
@@ -31,7 +31,27 @@ function tlsFiles(): Record<string, string> {
     const dir = mkdtempSync(join(tmpdir(), 'parity-tls-'));
     const key = join(dir, 'key.pem');
     const cert = join(dir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     return { PARITY_TLS_KEY: key, PARITY_TLS_CERT: cert };
   } catch {
     return {};
@@ -66,7 +86,8 @@ describe('hand-written http instrumentation', () => {
     const [ours, upstream] = await Promise.all([run('ours', tls), run('upstream', tls)]);
     if (tls.PARITY_TLS_KEY) expect(ours.spans.filter((s) => s.attributes['url.scheme'] === 'https')).toHaveLength(2);
     expect(upstream.spans.length).toBeGreaterThanOrEqual(28); // the scenario ran (14 client + 14 server spans, 1 refused)
-    const sort = (spans: SpanOut[]) => spans.map(withoutKnownDifferences).sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
+    const sort = (spans: SpanOut[]) =>
+      spans.map(withoutKnownDifferences).sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
     expect(sort(ours.spans)).toEqual(sort(upstream.spans));
     expect(ours.listenerContexts).toEqual(upstream.listenerContexts);
     expect(ours.listenerContexts.every(Boolean)).toBe(true);

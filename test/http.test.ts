@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver.js';
-import { REPO_ROOT, startApp, runApp, type App } from './helpers/run-app.js';
+import { type OtlpReceiver, type ReceivedSpan, startReceiver } from './helpers/otlp-receiver.js';
+import { type App, REPO_ROOT, runApp, startApp } from './helpers/run-app.js';
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -72,32 +72,45 @@ describe('entry points', () => {
     ['--import, CJS app', 'http-server.cjs', ['--import', '@x/trace-agent'], {}],
     ['--require, CJS app', 'http-server.cjs', ['--require', '@x/trace-agent'], {}],
     ['NODE_OPTIONS=--import, ESM app', 'http-server.mjs', [], { NODE_OPTIONS: '--import @x/trace-agent' }],
-    ['--require and --import together start one agent', 'http-server.mjs', ['--require', '@x/trace-agent', '--import', '@x/trace-agent'], {}],
+    [
+      '--require and --import together start one agent',
+      'http-server.mjs',
+      ['--require', '@x/trace-agent', '--import', '@x/trace-agent'],
+      {},
+    ],
   ];
-  it.each(cases)('%s: server and outgoing spans (fetch and http.get) in one trace', async (label, script, nodeArgs, extraEnv) => {
-    const service = `entry-${label.replace(/\W+/g, '-')}`;
-    const { port } = await startServer(
-      { TRACES_ENABLE: 'true', EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl, FD_SERVICE_NAME: service, ...extraEnv },
-      script,
-      nodeArgs,
-    );
-    for (const via of ['fetch', 'http']) {
-      const res = await fetch(`http://127.0.0.1:${port}/proxy?via=${via}&to=${encodeURIComponent(`http://127.0.0.1:${port}/leaf-${via}`)}`);
-      expect(await res.text()).toBe('proxied:hello');
-      const spans = await receiver.waitForSpans({ where: (s) => byService(service)(s) && s.attributes['url.path'] === `/leaf-${via}`, count: 1 });
-      const leaf = spans.find((s) => s.kind === SERVER)!;
-      const all = receiver.spans.filter(byService(service));
-      const outgoing = all.find((s) => s.spanId === leaf.parentSpanId);
-      expect(outgoing, `the /leaf-${via} server span's parent is the outgoing ${via} span`).toBeDefined();
-      expect(outgoing!.kind).toBe(CLIENT);
-      const proxy = all.find((s) => s.spanId === outgoing!.parentSpanId);
-      expect(proxy?.kind).toBe(SERVER);
-      expect(proxy!.parentSpanId).toBe('');
-      expect(new Set([leaf.traceId, outgoing!.traceId, proxy!.traceId]).size).toBe(1);
-      // Exactly one span per operation: a second agent would have produced duplicates.
-      expect(all.filter((s) => s.attributes['url.path'] === `/leaf-${via}` && s.kind === SERVER)).toHaveLength(1);
-    }
-  });
+  it.each(cases)(
+    '%s: server and outgoing spans (fetch and http.get) in one trace',
+    async (label, script, nodeArgs, extraEnv) => {
+      const service = `entry-${label.replace(/\W+/g, '-')}`;
+      const { port } = await startServer(
+        { TRACES_ENABLE: 'true', EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl, FD_SERVICE_NAME: service, ...extraEnv },
+        script,
+        nodeArgs,
+      );
+      for (const via of ['fetch', 'http']) {
+        const res = await fetch(
+          `http://127.0.0.1:${port}/proxy?via=${via}&to=${encodeURIComponent(`http://127.0.0.1:${port}/leaf-${via}`)}`,
+        );
+        expect(await res.text()).toBe('proxied:hello');
+        const spans = await receiver.waitForSpans({
+          where: (s) => byService(service)(s) && s.attributes['url.path'] === `/leaf-${via}`,
+          count: 1,
+        });
+        const leaf = spans.find((s) => s.kind === SERVER)!;
+        const all = receiver.spans.filter(byService(service));
+        const outgoing = all.find((s) => s.spanId === leaf.parentSpanId);
+        expect(outgoing, `the /leaf-${via} server span's parent is the outgoing ${via} span`).toBeDefined();
+        expect(outgoing!.kind).toBe(CLIENT);
+        const proxy = all.find((s) => s.spanId === outgoing!.parentSpanId);
+        expect(proxy?.kind).toBe(SERVER);
+        expect(proxy!.parentSpanId).toBe('');
+        expect(new Set([leaf.traceId, outgoing!.traceId, proxy!.traceId]).size).toBe(1);
+        // Exactly one span per operation: a second agent would have produced duplicates.
+        expect(all.filter((s) => s.attributes['url.path'] === `/leaf-${via}` && s.kind === SERVER)).toHaveLength(1);
+      }
+    },
+  );
 });
 
 describe('recorded spans', () => {
@@ -113,7 +126,9 @@ describe('recorded spans', () => {
     expect(span!.attributes['url.path']).toBe('/active-span');
     expect(span!.attributes['http.response.status_code']).toBe(200);
     // The scope of @opentelemetry/instrumentation-http, at the version test/http-parity.test.ts compares against.
-    const installed = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules/@opentelemetry/instrumentation-http/package.json'), 'utf8')) as { version: string };
+    const installed = JSON.parse(
+      readFileSync(join(REPO_ROOT, 'node_modules/@opentelemetry/instrumentation-http/package.json'), 'utf8'),
+    ) as { version: string };
     expect(span!.scope).toMatchObject({ name: '@opentelemetry/instrumentation-http', version: installed.version });
   });
 });
@@ -121,10 +136,16 @@ describe('recorded spans', () => {
 describe('incoming trace context', () => {
   it('continues a W3C traceparent sent by a caller without the agent', async () => {
     const service = 'continue-traceparent';
-    const { port } = await startServer({ TRACES_ENABLE: 'true', EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl, FD_SERVICE_NAME: service });
+    const { port } = await startServer({
+      TRACES_ENABLE: 'true',
+      EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl,
+      FD_SERVICE_NAME: service,
+    });
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const parentId = '00f067aa0ba902b7';
-    await (await fetch(`http://127.0.0.1:${port}/`, { headers: { traceparent: `00-${traceId}-${parentId}-01` } })).text();
+    await (
+      await fetch(`http://127.0.0.1:${port}/`, { headers: { traceparent: `00-${traceId}-${parentId}-01` } })
+    ).text();
     const [span] = await receiver.waitForSpans((s) => byService(service)(s) && s.kind === SERVER);
     expect(span!.traceId).toBe(traceId);
     expect(span!.parentSpanId).toBe(parentId);

@@ -1,6 +1,6 @@
 // Which instrumentations run (OTEL_NODE_ENABLED/DISABLED_INSTRUMENTATIONS), propagators, and export options.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver.js';
+import { type OtlpReceiver, type ReceivedSpan, startReceiver } from './helpers/otlp-receiver.js';
 import { runApp } from './helpers/run-app.js';
 
 let receiver: OtlpReceiver;
@@ -40,7 +40,9 @@ describe('instrumentation selection', () => {
 
   it('OTEL_NODE_ENABLED_INSTRUMENTATIONS loads a contrib instrumentation by name and only what is named', async () => {
     await run('enabled-dns', { OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,dns' });
-    const [lookup] = await receiver.waitForSpans((s) => byService('enabled-dns')(s) && s.scope.name === '@opentelemetry/instrumentation-dns');
+    const [lookup] = await receiver.waitForSpans(
+      (s) => byService('enabled-dns')(s) && s.scope.name === '@opentelemetry/instrumentation-dns',
+    );
     expect(lookup!.name).toMatch(/lookup/);
     expect(receiver.spans.filter((s) => byService('enabled-dns')(s) && s.scope.name.includes('undici'))).toEqual([]);
   });

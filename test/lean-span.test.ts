@@ -3,28 +3,28 @@
 // would have produced: each scenario below runs on both, through the same provider, limits and processors, and the
 // exported spans and the diagnostics they caused are compared field by field.
 import {
-  diag,
-  DiagLogLevel,
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  TraceFlags,
   type Attributes,
   type Context,
+  DiagLogLevel,
+  diag,
+  ROOT_CONTEXT,
   type Span,
+  SpanKind,
+  SpanStatusCode,
   type TimeInput,
+  TraceFlags,
+  trace,
 } from '@opentelemetry/api';
 import {
   AlwaysOnSampler,
   InMemorySpanExporter,
-  SamplingDecision,
-  SimpleSpanProcessor,
-  TracerProvider,
   type ReadableSpan,
   type Sampler,
+  SamplingDecision,
+  SimpleSpanProcessor,
   type SpanLimits,
   type SpanProcessor,
+  TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PooledIdGenerator } from '../src/spans/id-generator.js';
@@ -55,7 +55,11 @@ interface Run {
   span: Span;
 }
 
-function run(lean: boolean, scenario: Scenario, opts: { limits?: SpanLimits; sampler?: Sampler; parent?: Context; startTime?: TimeInput } = {}): Run {
+function run(
+  lean: boolean,
+  scenario: Scenario,
+  opts: { limits?: SpanLimits; sampler?: Sampler; parent?: Context; startTime?: TimeInput } = {},
+): Run {
   const sampler = opts.sampler ?? new AlwaysOnSampler();
   const ids = new PooledIdGenerator();
   const exporter = new InMemorySpanExporter();
@@ -110,9 +114,13 @@ function compare(scenario: Scenario, opts: Parameters<typeof run>[2] = {}) {
   expect(lean.span).toBeInstanceOf(LeanSpan);
   expect(lean.exported.map(exportedView)).toEqual(sdk.exported.map(exportedView));
   // The diagnostics, minus the SDK Tracer's own debug lines about starting spans (not the span's doing).
-  const spanDiagnostics = (d: string[]) => d.filter((m) => !m.startsWith('debug Recording is off') && !m.startsWith('debug Instrumentation suppressed'));
-  const idless = (d: string[], span: Span) => d.map((m) => m.replaceAll(span.spanContext().traceId, 'T').replaceAll(span.spanContext().spanId, 'S'));
-  expect(idless(spanDiagnostics(lean.diagnostics), lean.span)).toEqual(idless(spanDiagnostics(sdk.diagnostics), sdk.span));
+  const spanDiagnostics = (d: string[]) =>
+    d.filter((m) => !m.startsWith('debug Recording is off') && !m.startsWith('debug Instrumentation suppressed'));
+  const idless = (d: string[], span: Span) =>
+    d.map((m) => m.replaceAll(span.spanContext().traceId, 'T').replaceAll(span.spanContext().spanId, 'S'));
+  expect(idless(spanDiagnostics(lean.diagnostics), lean.span)).toEqual(
+    idless(spanDiagnostics(sdk.diagnostics), sdk.span),
+  );
   expect(lean.started.map((s) => [s.parent, s.ended])).toEqual(sdk.started.map((s) => [s.parent, s.ended]));
   return { sdk, lean };
 }
@@ -239,14 +247,21 @@ describe('LeanSpan against SpanImpl', () => {
       },
       { limits: { eventCountLimit: 4, attributePerEventCountLimit: 1 } },
     );
-    compare((span) => {
-      span.addEvent('none allowed');
-      span.end();
-    }, { limits: { eventCountLimit: 0 } });
+    compare(
+      (span) => {
+        span.addEvent('none allowed');
+        span.end();
+      },
+      { limits: { eventCountLimit: 0 } },
+    );
   });
 
   it('records links the same, limits included', () => {
-    const ctx = (n: number) => ({ traceId: `${n}`.padStart(32, 'a'), spanId: `${n}`.padStart(16, 'b'), traceFlags: TraceFlags.SAMPLED });
+    const ctx = (n: number) => ({
+      traceId: `${n}`.padStart(32, 'a'),
+      spanId: `${n}`.padStart(16, 'b'),
+      traceFlags: TraceFlags.SAMPLED,
+    });
     compare(
       (span) => {
         span.addLink({ context: ctx(1), attributes: { a: 1, b: 2, c: 3 } });
@@ -327,7 +342,9 @@ describe('pipelineOf', () => {
     const tracer = new TracerProvider({}).getTracer('x');
     expect(pipelineOf(tracer)).toBeDefined();
     expect(pipelineOf(trace.getTracer('noop'))).toBeUndefined();
-    expect(pipelineOf({ _resource: {}, instrumentationScope: { name: 'x' }, _spanLimits: {}, _spanProcessor: {} })).toBeUndefined();
+    expect(
+      pipelineOf({ _resource: {}, instrumentationScope: { name: 'x' }, _spanLimits: {}, _spanProcessor: {} }),
+    ).toBeUndefined();
     const ids = new PooledIdGenerator();
     const start = fastStartSpan({ sampler: new AlwaysOnSampler(), ids });
     expect(start(trace.getTracer('noop'), 'GET', SpanKind.SERVER, ROOT_CONTEXT)).not.toBeInstanceOf(LeanSpan);

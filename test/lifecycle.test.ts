@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver.js';
-import { runApp, startApp, type App } from './helpers/run-app.js';
+import { type OtlpReceiver, type ReceivedSpan, startReceiver } from './helpers/otlp-receiver.js';
+import { type App, runApp, startApp } from './helpers/run-app.js';
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -40,7 +40,10 @@ describe('tracing off', () => {
     ['TRACES_ENABLE=false', { TRACES_ENABLE: 'false' }],
     ['OTEL_SDK_DISABLED=true', { TRACES_ENABLE: 'true', OTEL_SDK_DISABLED: 'true' }],
   ])('%s: nothing from OpenTelemetry is loaded and nothing is printed', async (_label, env) => {
-    for (const nodeArgs of [['--require', '@x/trace-agent'], ['--import', '@x/trace-agent']]) {
+    for (const nodeArgs of [
+      ['--require', '@x/trace-agent'],
+      ['--import', '@x/trace-agent'],
+    ]) {
       const run = await runApp('loaded-modules.cjs', { env, nodeArgs });
       expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout[0]!)).toMatchObject({ loaded: 0 });
@@ -54,7 +57,10 @@ describe('tracing off', () => {
     expect(run.stderr).toEqual([expect.stringMatching(/^\[@x\/trace-agent\] warning: TRACES_ENABLE/)]);
   });
   it('tracing on does load the pipeline (control for the tests above)', async () => {
-    const run = await runApp('loaded-modules.cjs', { env: { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'none' }, nodeArgs: ['--require', '@x/trace-agent'] });
+    const run = await runApp('loaded-modules.cjs', {
+      env: { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'none' },
+      nodeArgs: ['--require', '@x/trace-agent'],
+    });
     expect(JSON.parse(run.stdout[0]!).loaded).toBeGreaterThan(0);
   });
 });
@@ -71,7 +77,11 @@ function readVersion(bin: string): string {
 
 describe.runIf(oldNode)('Node older than 22.15', () => {
   it('warns once, keeps tracing off, and the app runs', async () => {
-    const run = await runApp('loaded-modules.cjs', { node: SYSTEM_NODE, env: { TRACES_ENABLE: 'true' }, nodeArgs: ['--require', '@x/trace-agent'] });
+    const run = await runApp('loaded-modules.cjs', {
+      node: SYSTEM_NODE,
+      env: { TRACES_ENABLE: 'true' },
+      nodeArgs: ['--require', '@x/trace-agent'],
+    });
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout[0]!)).toMatchObject({ loaded: 0 });
     expect(run.stderr).toEqual([expect.stringMatching(/warning: Node 2\d\.\d+\.\d+ is not supported/)]);
@@ -81,7 +91,10 @@ describe.runIf(oldNode)('Node older than 22.15', () => {
 describe('exporters without a collector', () => {
   it('TRACES_ENABLE=true alone prints spans on the console', async () => {
     const { port } = await serve('http-server.mjs', { FD_SERVICE_NAME: 'console-server' });
-    const run = await runApp('http-client.mjs', { env: { TRACES_ENABLE: 'true', FD_SERVICE_NAME: 'console-client' }, args: [`http://127.0.0.1:${port}/`] });
+    const run = await runApp('http-client.mjs', {
+      env: { TRACES_ENABLE: 'true', FD_SERVICE_NAME: 'console-client' },
+      args: [`http://127.0.0.1:${port}/`],
+    });
     expect(run.code).toBe(0);
     const out = run.stdout.join('\n');
     expect(out).toContain(JSON.stringify({ body: 'hello' }));
@@ -90,17 +103,35 @@ describe('exporters without a collector', () => {
   });
   it('TRACES_EXPORTER=file appends one OTLP/JSON export request per line', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'trace-agent-')), 'traces.jsonl');
-    const { port } = await serve('http-server.mjs', { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'file', TRACES_FILE: file, FD_SERVICE_NAME: 'file-server' });
-    const run = await runApp('http-client.mjs', { env: { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'file', TRACES_FILE: file, FD_SERVICE_NAME: 'file-client' }, args: [`http://127.0.0.1:${port}/`] });
+    const { port } = await serve('http-server.mjs', {
+      TRACES_ENABLE: 'true',
+      TRACES_EXPORTER: 'file',
+      TRACES_FILE: file,
+      FD_SERVICE_NAME: 'file-server',
+    });
+    const run = await runApp('http-client.mjs', {
+      env: { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'file', TRACES_FILE: file, FD_SERVICE_NAME: 'file-client' },
+      args: [`http://127.0.0.1:${port}/`],
+    });
     expect(run.code).toBe(0);
     const deadline = Date.now() + 5000;
-    let spans: { name: string; kind: number; traceId: string; parentSpanId?: string; spanId: string; service: string }[] = [];
+    let spans: {
+      name: string;
+      kind: number;
+      traceId: string;
+      parentSpanId?: string;
+      spanId: string;
+      service: string;
+    }[] = [];
     while (Date.now() < deadline) {
       const lines = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : [];
       spans = lines.flatMap((line) =>
         (JSON.parse(line).resourceSpans as any[]).flatMap((rs) =>
           rs.scopeSpans.flatMap((ss: any) =>
-            ss.spans.map((s: any) => ({ ...s, service: rs.resource.attributes.find((a: any) => a.key === 'service.name').value.stringValue })),
+            ss.spans.map((s: any) => ({
+              ...s,
+              service: rs.resource.attributes.find((a: any) => a.key === 'service.name').value.stringValue,
+            })),
           ),
         ),
       );
@@ -118,8 +149,14 @@ describe('exporters without a collector', () => {
 describe('sampling', () => {
   it('OTEL_TRACES_SAMPLER=always_off records nothing; traceidratio 1 records everything', async () => {
     const { port } = await serve('http-server.mjs', otlp('sampled-server'));
-    const off = await runApp('http-client.mjs', { env: otlp('unsampled-client', { OTEL_TRACES_SAMPLER: 'always_off' }), args: [`http://127.0.0.1:${port}/a`] });
-    const onRun = await runApp('http-client.mjs', { env: otlp('ratio-client', { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '1' }), args: [`http://127.0.0.1:${port}/b`] });
+    const off = await runApp('http-client.mjs', {
+      env: otlp('unsampled-client', { OTEL_TRACES_SAMPLER: 'always_off' }),
+      args: [`http://127.0.0.1:${port}/a`],
+    });
+    const onRun = await runApp('http-client.mjs', {
+      env: otlp('ratio-client', { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '1' }),
+      args: [`http://127.0.0.1:${port}/b`],
+    });
     expect([off.code, onRun.code]).toEqual([0, 0]);
     await receiver.waitForSpans((s) => byService('ratio-client')(s));
     await receiver.waitForSpans((s) => byService('sampled-server')(s) && s.attributes['url.path'] === '/b');
@@ -135,22 +172,28 @@ describe('ending the process', () => {
 
   it('natural exit delivers every finished span', async () => {
     const { port } = await serve('http-server.mjs', otlp('natural-server'));
-    const run = await runApp('http-client.mjs', { env: otlp('natural-exit', slowBatch), args: [`http://127.0.0.1:${port}/`] });
+    const run = await runApp('http-client.mjs', {
+      env: otlp('natural-exit', slowBatch),
+      args: [`http://127.0.0.1:${port}/`],
+    });
     expect(run.code).toBe(0);
     await receiver.waitForSpans((s) => byService('natural-exit')(s) && s.kind === CLIENT, 3000);
   });
 
-  it.each(['SIGTERM', 'SIGINT'] as const)('%s without an app handler: spans delivered, process dies of the signal', async (signal) => {
-    const service = `signal-${signal}`;
-    const { app, port } = await serve('http-server.mjs', otlp(service, slowBatch));
-    await (await fetch(`http://127.0.0.1:${port}/`)).text();
-    const started = Date.now();
-    app.kill(signal);
-    const exit = await app.exited;
-    expect(exit).toEqual({ code: null, signal });
-    expect(Date.now() - started).toBeLessThan(5000);
-    await receiver.waitForSpans((s) => byService(service)(s) && s.kind === SERVER, 3000);
-  });
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    '%s without an app handler: spans delivered, process dies of the signal',
+    async (signal) => {
+      const service = `signal-${signal}`;
+      const { app, port } = await serve('http-server.mjs', otlp(service, slowBatch));
+      await (await fetch(`http://127.0.0.1:${port}/`)).text();
+      const started = Date.now();
+      app.kill(signal);
+      const exit = await app.exited;
+      expect(exit).toEqual({ code: null, signal });
+      expect(Date.now() - started).toBeLessThan(5000);
+      await receiver.waitForSpans((s) => byService(service)(s) && s.kind === SERVER, 3000);
+    },
+  );
 
   it('SIGTERM with the collector down still ends within the shutdown timeout', async () => {
     const { app, port } = await serve('http-server.mjs', {
@@ -211,7 +254,10 @@ describe('bad environment values', () => {
     expect(run.code).toBe(0);
     const warnings = run.stderr.filter((l) => l.startsWith('[@x/trace-agent]'));
     for (const name of ['OTEL_BSP_SCHEDULE_DELAY', 'EXPORTER_OTLP_HEADERS', 'OTEL_TRACES_SAMPLER', 'OTEL_LOG_LEVEL']) {
-      expect(warnings.filter((w) => w.includes(name)), name).toHaveLength(1);
+      expect(
+        warnings.filter((w) => w.includes(name)),
+        name,
+      ).toHaveLength(1);
     }
     expect(run.stderr.join('\n')).not.toContain('s3cr3t');
     const [span] = await receiver.waitForSpans((s) => byService(service)(s) && s.kind === CLIENT);
@@ -223,14 +269,27 @@ describe('package managers', () => {
   const npmCli = '/usr/lib/node_modules/npm/bin/npm-cli.js';
   it.runIf(existsSync(npmCli))('NODE_OPTIONS reaches npm too, but only the app it starts is traced', async () => {
     const register = new URL('../dist/register.js', import.meta.url).href;
-    const env = { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'none', OTEL_LOG_LEVEL: 'info', NODE_OPTIONS: `--import ${register}` };
-    const run = await runApp(npmCli, { nodeArgs: [], args: ['--prefix', new URL('./fixtures/npm-app', import.meta.url).pathname, 'run', '--silent', 'start'], env });
+    const env = {
+      TRACES_ENABLE: 'true',
+      TRACES_EXPORTER: 'none',
+      OTEL_LOG_LEVEL: 'info',
+      NODE_OPTIONS: `--import ${register}`,
+    };
+    const run = await runApp(npmCli, {
+      nodeArgs: [],
+      args: ['--prefix', new URL('./fixtures/npm-app', import.meta.url).pathname, 'run', '--silent', 'start'],
+      env,
+    });
     expect(run.code, run.stderr.join('\n')).toBe(0);
     const starts = run.stderr.filter((l) => l.includes('tracing on:'));
     expect(starts).toHaveLength(1);
     expect(JSON.parse(run.stdout.at(-1)!).loaded).toBeGreaterThan(0);
     // TRACES_PACKAGE_MANAGERS=true traces npm itself as well: two pipelines start.
-    const both = await runApp(npmCli, { nodeArgs: [], args: ['--prefix', new URL('./fixtures/npm-app', import.meta.url).pathname, 'run', '--silent', 'start'], env: { ...env, TRACES_PACKAGE_MANAGERS: 'true' } });
+    const both = await runApp(npmCli, {
+      nodeArgs: [],
+      args: ['--prefix', new URL('./fixtures/npm-app', import.meta.url).pathname, 'run', '--silent', 'start'],
+      env: { ...env, TRACES_PACKAGE_MANAGERS: 'true' },
+    });
     expect(both.stderr.filter((l) => l.includes('tracing on:'))).toHaveLength(2);
   });
 });

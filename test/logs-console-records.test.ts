@@ -2,19 +2,19 @@
 // without fields. Such a record must be indistinguishable from the one the SDK would have made: same fields, same
 // scope object (exporters group by its identity), the same bytes on the wire; lines with fields still go through
 // the SDK, which applies the attribute limits.
-import { context, ROOT_CONTEXT, SeverityNumber, trace, TraceFlags } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SeverityNumber, TraceFlags, trace } from '@opentelemetry/api';
 import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BatchLogRecordProcessor,
   InMemoryLogRecordExporter,
   LoggerProvider,
-  SimpleLogRecordProcessor,
   type ReadableLogRecord,
+  SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
 import { describe, expect, it } from 'vitest';
-import { consoleRecordEmitter, type RecordLevel } from '../src/logs/console-records.js';
 import { encodeLogsExportRequest } from '../src/exporters/otlp-encoder.js';
+import { consoleRecordEmitter, type RecordLevel } from '../src/logs/console-records.js';
 
 const SCOPE = '@x/trace-agent/console';
 const WARN: RecordLevel = { severityNumber: SeverityNumber.WARN, severityText: 'WARN', iostream: 'stderr' };
@@ -78,7 +78,9 @@ describe('console records', () => {
     expect(ownInSpan!.instrumentationScope).toBe(sdkInSpan!.instrumentationScope);
     // The same bytes, from the library's serializer and from the agent's encoder, in one scope group.
     const records = exporter.getFinishedLogRecords();
-    expect(Buffer.from(encodeLogsExportRequest(records))).toEqual(Buffer.from(ProtobufLogsSerializer.serializeRequest(records)!));
+    expect(Buffer.from(encodeLogsExportRequest(records))).toEqual(
+      Buffer.from(ProtobufLogsSerializer.serializeRequest(records)!),
+    );
     const sdkOnly = [sdkInSpan!, sdkRoot!, sdkInSpan!, sdkRoot!];
     expect(encodeLogsExportRequest(records).length).toBe(encodeLogsExportRequest(sdkOnly).length);
   });

@@ -29,7 +29,11 @@ describe('splitArgs', () => {
     [['two', { a: 1 }, { a: 2, b: 3 }], 'two', { a: 2, b: 3 }],
     [['null proto', Object.assign(Object.create(null), { k: 'v' })], 'null proto', { k: 'v' }],
     [['skip', { f: () => 1, u: undefined, s: Symbol('x'), keep: null }], 'skip', { keep: null }],
-    [['odd numbers', { nan: NaN, inf: -Infinity, big: 10n }], 'odd numbers', { nan: 'NaN', inf: '-Infinity', big: '10' }],
+    [
+      ['odd numbers', { nan: NaN, inf: -Infinity, big: 10n }],
+      'odd numbers',
+      { nan: 'NaN', inf: '-Infinity', big: '10' },
+    ],
     [['dates', { at: new Date(0) }], 'dates', { at: '1970-01-01T00:00:00.000Z' }],
   ])('case %#', (args, message, fields) => {
     expect(splitArgs(args)).toEqual({ message, fields });
@@ -37,7 +41,11 @@ describe('splitArgs', () => {
   it('an Error argument is part of the message; an Error field becomes {type, message, stack}', () => {
     const err = new TypeError('bad input');
     expect(splitArgs(['failed', err]).message).toContain('TypeError: bad input');
-    expect(splitArgs(['failed', { err }]).fields.err).toMatchObject({ type: 'TypeError', message: 'bad input', stack: expect.stringContaining('bad input') });
+    expect(splitArgs(['failed', { err }]).fields.err).toMatchObject({
+      type: 'TypeError',
+      message: 'bad input',
+      stack: expect.stringContaining('bad input'),
+    });
   });
   it('cycles, depth and class instances are cut safely', () => {
     const a: Record<string, unknown> = { name: 'a' };
@@ -55,13 +63,27 @@ describe('splitArgs', () => {
 describe('jsonLine', () => {
   const time: [number, number] = [1_700_000_000, 5_000];
   it('writes time, level, message, then the ids inside a span, then the fields', () => {
-    const line = jsonLine(time, 'INFO', { message: 'hi', fields: { user: 'u1' } }, { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) });
+    const line = jsonLine(
+      time,
+      'INFO',
+      { message: 'hi', fields: { user: 'u1' } },
+      { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) },
+    );
     expect(line).toBe(
       `{"time":"2023-11-14T22:13:20.000005Z","level":"INFO","message":"hi","trace_id":"${'a'.repeat(32)}","span_id":"${'b'.repeat(16)}","user":"u1"}`,
     );
   });
   it('has no ids outside a span, and keeps clashing fields under fields.<key>', () => {
-    const parsed = JSON.parse(jsonLine(time, 'WARN', { message: 'm\nx', fields: { level: 'mine', message: 'm2', span_id: 's' } }, undefined));
-    expect(parsed).toEqual({ time: '2023-11-14T22:13:20.000005Z', level: 'WARN', message: 'm\nx', 'fields.level': 'mine', 'fields.message': 'm2', 'fields.span_id': 's' });
+    const parsed = JSON.parse(
+      jsonLine(time, 'WARN', { message: 'm\nx', fields: { level: 'mine', message: 'm2', span_id: 's' } }, undefined),
+    );
+    expect(parsed).toEqual({
+      time: '2023-11-14T22:13:20.000005Z',
+      level: 'WARN',
+      message: 'm\nx',
+      'fields.level': 'mine',
+      'fields.message': 'm2',
+      'fields.span_id': 's',
+    });
   });
 });

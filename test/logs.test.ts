@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReceiver, type OtlpReceiver, type ReceivedLog, type ReceivedSpan } from './helpers/otlp-receiver.js';
-import { cleanEnv, FIXTURES, REPO_ROOT, runApp, startApp, TEST_NODE, type App } from './helpers/run-app.js';
+import { type OtlpReceiver, type ReceivedLog, type ReceivedSpan, startReceiver } from './helpers/otlp-receiver.js';
+import { type App, cleanEnv, FIXTURES, REPO_ROOT, runApp, startApp, TEST_NODE } from './helpers/run-app.js';
 
 const PROTOCOLS = ['grpc', 'http/protobuf', 'http/json'] as const;
 type Protocol = (typeof PROTOCOLS)[number];
@@ -33,7 +33,12 @@ const otlpEnv = (service: string, protocol: Protocol, extra: Record<string, stri
 const tag = (protocol: string) => protocol.replace(/\W/g, '-');
 
 /** What logs-script.mjs writes: body as util.format renders it, severity, and the span it is written in. */
-const SCRIPT_RECORDS: { body: string; severity: keyof typeof SEVERITY; span: 'work' | 'child' | null; iostream: string }[] = [
+const SCRIPT_RECORDS: {
+  body: string;
+  severity: keyof typeof SEVERITY;
+  span: 'work' | 'child' | null;
+  iostream: string;
+}[] = [
   { body: 'outside a span 42', severity: 'INFO', span: null, iostream: 'stdout' },
   { body: 'plain formatted line', severity: 'INFO', span: 'work', iostream: 'stdout' },
   { body: "info line { user: 'u1', count: 3 }", severity: 'INFO', span: 'work', iostream: 'stdout' },
@@ -95,7 +100,11 @@ describe.each(PROTOCOLS)('console records over %s', (protocol) => {
 /** Runs a fixture and keeps its raw stdout/stderr bytes. */
 function runRaw(script: string, nodeArgs: string[], env: Record<string, string>) {
   return new Promise<{ code: number | null; stdout: Buffer; stderr: Buffer }>((done, fail) => {
-    const child = spawn(TEST_NODE, [...nodeArgs, resolve(FIXTURES, script)], { cwd: REPO_ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(TEST_NODE, [...nodeArgs, resolve(FIXTURES, script)], {
+      cwd: REPO_ROOT,
+      env: cleanEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -166,7 +175,14 @@ describe('TRACES_LOG_FORMAT=jsonl', () => {
     expect(run.code, run.stderr.join('\n')).toBe(0);
     const stdout = run.stdout.map((line) => JSON.parse(line) as JsonLine);
     const stderr = run.stderr.map((line) => JSON.parse(line) as JsonLine);
-    expect(stdout.map((l) => l.message)).toEqual(['outside a span 42', 'plain formatted line', 'info line', 'debug line', '100% literal and %d 5', 'in child']);
+    expect(stdout.map((l) => l.message)).toEqual([
+      'outside a span 42',
+      'plain formatted line',
+      'info line',
+      'debug line',
+      '100% literal and %d 5',
+      'in child',
+    ]);
     expect(stderr.map((l) => l.message)).toEqual(['warn line', 'error line', 'after the spans']);
     const { work, child } = await scriptSpans(service);
     const records = await receiver.waitForLogs({ where: ofService(service), count: SCRIPT_RECORDS.length });
@@ -194,11 +210,19 @@ describe('TRACES_LOG_FORMAT=jsonl', () => {
   });
 
   it('works without exporting logs, and a field never overwrites the line keys', async () => {
-    const run = await runApp('logs-jsonl-fields.mjs', { env: { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'none', TRACES_LOG_FORMAT: 'jsonl' } });
+    const run = await runApp('logs-jsonl-fields.mjs', {
+      env: { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'none', TRACES_LOG_FORMAT: 'jsonl' },
+    });
     expect(run.code, run.stderr.join('\n')).toBe(0);
     const lines = run.stdout.map((line) => JSON.parse(line) as JsonLine);
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatchObject({ level: 'INFO', message: 'clash', 'fields.level': 'mine', 'fields.trace_id': 'x', other: 1 });
+    expect(lines[0]).toMatchObject({
+      level: 'INFO',
+      message: 'clash',
+      'fields.level': 'mine',
+      'fields.trace_id': 'x',
+      other: 1,
+    });
     expect(lines[0]!.trace_id).toMatch(/^[0-9a-f]{32}$/);
     expect(lines[1]).toMatchObject({
       message: 'big',
@@ -260,7 +284,9 @@ describe('log library instrumentations', () => {
     expect(JSON.parse(run.stdout[0]!)).toEqual({ before: false, after: true });
   });
   it('OTEL_NODE_DISABLED_INSTRUMENTATIONS=pino leaves pino alone', async () => {
-    const run = await runApp('logs-lazy.cjs', { env: otlpEnv('logs-lazy-off', 'grpc', { OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'pino' }) });
+    const run = await runApp('logs-lazy.cjs', {
+      env: otlpEnv('logs-lazy-off', 'grpc', { OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'pino' }),
+    });
     expect(JSON.parse(run.stdout[0]!)).toEqual({ before: false, after: false });
   });
 });
@@ -317,31 +343,34 @@ describe('collector down', () => {
   const FLOOD = ['--expose-gc', '--import', '@x/trace-agent'];
   const MB = 1024 * 1024;
 
-  it.each(PROTOCOLS)('over %s: 60 000 console lines cause no diagnostic storm and no memory growth', async (protocol) => {
-    const closedPort = 'http://127.0.0.1:9'; // discard port: nothing listens
-    const started = Date.now();
-    const run = await runApp('logs-flood.mjs', {
-      nodeArgs: FLOOD,
-      args: ['30', '2000'],
-      env: {
-        TRACES_ENABLE: 'true',
-        EXPORTER_OTLP_ENDPOINT: closedPort,
-        OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
-        OTEL_EXPORTER_OTLP_TIMEOUT: '2000',
-        TRACES_SHUTDOWN_TIMEOUT_MS: '1000',
-      },
-      timeoutMs: 30_000,
-    });
-    expect(run.code, run.stderr.join('\n')).toBe(0);
-    const report = JSON.parse(run.stdout.at(-1)!) as { heap: { warm: number; end: number }; lines: number };
-    expect(report.lines).toBe(60_000);
-    expect(run.stdout).toHaveLength(60_001); // the app's own lines, untouched, and nothing else
-    // 50 000 records after the warm-up would be ~25 MB if kept; the bounded queue keeps at most 2048.
-    expect(report.heap.end - report.heap.warm).toBeLessThan(4 * MB);
-    expectQuietStderr(run.stderr);
-    expect(run.stderr.join('\n')).toMatch(/log record export to \S+ failed/);
-    expect(Date.now() - started).toBeLessThan(25_000);
-  });
+  it.each(PROTOCOLS)(
+    'over %s: 60 000 console lines cause no diagnostic storm and no memory growth',
+    async (protocol) => {
+      const closedPort = 'http://127.0.0.1:9'; // discard port: nothing listens
+      const started = Date.now();
+      const run = await runApp('logs-flood.mjs', {
+        nodeArgs: FLOOD,
+        args: ['30', '2000'],
+        env: {
+          TRACES_ENABLE: 'true',
+          EXPORTER_OTLP_ENDPOINT: closedPort,
+          OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+          OTEL_EXPORTER_OTLP_TIMEOUT: '2000',
+          TRACES_SHUTDOWN_TIMEOUT_MS: '1000',
+        },
+        timeoutMs: 30_000,
+      });
+      expect(run.code, run.stderr.join('\n')).toBe(0);
+      const report = JSON.parse(run.stdout.at(-1)!) as { heap: { warm: number; end: number }; lines: number };
+      expect(report.lines).toBe(60_000);
+      expect(run.stdout).toHaveLength(60_001); // the app's own lines, untouched, and nothing else
+      // 50 000 records after the warm-up would be ~25 MB if kept; the bounded queue keeps at most 2048.
+      expect(report.heap.end - report.heap.warm).toBeLessThan(4 * MB);
+      expectQuietStderr(run.stderr);
+      expect(run.stderr.join('\n')).toMatch(/log record export to \S+ failed/);
+      expect(Date.now() - started).toBeLessThan(25_000);
+    },
+  );
 
   it('a collector that fails and comes back receives only the app records, none about the failure', async () => {
     const service = 'logs-outage';
@@ -352,7 +381,11 @@ describe('collector down', () => {
         nodeArgs: FLOOD,
         args: ['10', '500', gate.url],
         // grpc-js debug tracing prints through console.error while it exports: none of it may become a record.
-        env: otlpEnv(service, 'grpc', { GRPC_VERBOSITY: 'DEBUG', GRPC_TRACE: 'channel,subchannel,call_stream', OTEL_LOG_LEVEL: 'debug' }),
+        env: otlpEnv(service, 'grpc', {
+          GRPC_VERBOSITY: 'DEBUG',
+          GRPC_TRACE: 'channel,subchannel,call_stream',
+          OTEL_LOG_LEVEL: 'debug',
+        }),
       });
       apps.push(app);
       await app.waitForJson((v) => 'heap' in v, 30_000);
@@ -362,7 +395,10 @@ describe('collector down', () => {
       gate.set('go');
       // Batches are dropped for a moment after each failure; the markers written after that arrive.
       const markers = await receiver
-        .waitForLogs({ where: (l) => ofService(service)(l) && String(l.body).startsWith('marker line'), count: 3 }, 15_000)
+        .waitForLogs(
+          { where: (l) => ofService(service)(l) && String(l.body).startsWith('marker line'), count: 3 },
+          15_000,
+        )
         .catch((err: Error) => {
           throw new Error(`${err.message}\napp stderr (last 40 lines):\n${app.stderr.slice(-40).join('\n')}`);
         });
@@ -371,7 +407,7 @@ describe('collector down', () => {
       expect(await app.exited).toMatchObject({ code: 0 });
       const received = receiver.logs.filter(ofService(service)).map((l) => String(l.body));
       const foreign = received.filter((body) => !/^(flood line \d+|marker line \d+) /.test(body));
-      expect(foreign, 'records that are not the app\'s own lines').toEqual([]);
+      expect(foreign, "records that are not the app's own lines").toEqual([]);
       // grpc-js did print its debug lines: they went to stderr only.
       expect(app.stderr.some((line) => /^D \d|\| (channel|subchannel)/.test(line))).toBe(true);
     } finally {

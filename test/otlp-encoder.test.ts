@@ -2,18 +2,35 @@
 // ProtobufTraceSerializer / ProtobufLogsSerializer for any span or log record the SDKs can produce, on the first
 // encoding and on later ones (which take its cached attribute encodings), and the gRPC and http/protobuf span and
 // log exporters must actually use it.
-import { context, ROOT_CONTEXT, SeverityNumber, SpanKind, SpanStatusCode, trace, TraceFlags, type Span } from '@opentelemetry/api';
+import {
+  context,
+  ROOT_CONTEXT,
+  SeverityNumber,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  trace,
+} from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
 import { ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import {
+  InMemoryLogRecordExporter,
+  LoggerProvider,
+  type ReadableLogRecord,
+  SimpleLogRecordProcessor,
+} from '@opentelemetry/sdk-logs';
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
-import { encodeLogsExportRequest, encodeTraceExportRequest, encoderCacheSize } from '../src/exporters/otlp-encoder.js';
-import { createOtlpExporter } from '../src/exporters/otlp.js';
 import { createDiag } from '../src/diag.js';
+import { createOtlpExporter } from '../src/exporters/otlp.js';
+import { encodeLogsExportRequest, encoderCacheSize, encodeTraceExportRequest } from '../src/exporters/otlp-encoder.js';
 
-function recordSpans(resourceAttributes: Record<string, string | number>, write: (provider: TracerProvider) => void): ReadableSpan[] {
+function recordSpans(
+  resourceAttributes: Record<string, string | number>,
+  write: (provider: TracerProvider) => void,
+): ReadableSpan[] {
   const exporter = new InMemorySpanExporter();
   const provider = new TracerProvider({
     resource: resourceFromAttributes(resourceAttributes),
@@ -64,18 +81,29 @@ function variedSpans(): ReadableSpan[] {
     server.addEvent('started', { step: 1, label: 'warm' });
     server.addEvent('no attributes');
     server.addLink({
-      context: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.NONE, isRemote: true, traceState: new TraceState('k=v') },
+      context: {
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        spanId: '00f067aa0ba902b7',
+        traceFlags: TraceFlags.NONE,
+        isRemote: true,
+        traceState: new TraceState('k=v'),
+      },
       attributes: { 'link.kind': 'follows' },
     });
     server.setStatus({ code: SpanStatusCode.ERROR, message: 'upstream failed: ünavailable' });
-    const inner = context.with(trace.setSpan(ROOT_CONTEXT, server), () => other.startSpan('child', { kind: SpanKind.CLIENT }));
+    const inner = context.with(trace.setSpan(ROOT_CONTEXT, server), () =>
+      other.startSpan('child', { kind: SpanKind.CLIENT }),
+    );
     inner.setAttribute('huge.value', huge);
     inner.end();
     const internal = tracer.startSpan('internal');
     internal.setStatus({ code: SpanStatusCode.OK });
     internal.end();
     for (const kind of [SpanKind.PRODUCER, SpanKind.CONSUMER]) {
-      const s: Span = tracer.startSpan(`send tcp://127.0.0.1:${5550 + kind}`, { kind, attributes: { 'messaging.system': 'zeromq', 'messaging.message.body.size': 0 } });
+      const s: Span = tracer.startSpan(`send tcp://127.0.0.1:${5550 + kind}`, {
+        kind,
+        attributes: { 'messaging.system': 'zeromq', 'messaging.message.body.size': 0 },
+      });
       s.end();
     }
     server.end();
@@ -92,7 +120,7 @@ function variedSpans(): ReadableSpan[] {
           'http.response.status_code': i % 3 ? 200 : '200',
           'mixed.kinds': i % 2 ? 1 : true,
           'signed.zero': i % 2 ? 0 : -0,
-          'ratio': 0.5,
+          ratio: 0.5,
         },
       });
       s.end();
@@ -112,17 +140,57 @@ function variedLogRecords(): ReadableLogRecord[] {
     });
     const console = provider.getLogger('console', '1.0.0');
     const pino = provider.getLogger('pino', undefined, { schemaUrl: 'https://opentelemetry.io/schemas/1.30.0' });
-    const inSpan = trace.setSpanContext(ROOT_CONTEXT, { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED });
-    const unsampled = trace.setSpanContext(ROOT_CONTEXT, { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.NONE });
-    console.emit({ severityNumber: SeverityNumber.INFO, severityText: 'INFO', body: 'handled /items/7', context: inSpan });
-    console.emit({ severityNumber: SeverityNumber.ERROR, severityText: 'ERROR', body: 'grüße 🚀 '.repeat(30), attributes: { 'code.line': 12, 'exception.type': 'TypeError' }, context: unsampled });
+    const inSpan = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      traceFlags: TraceFlags.SAMPLED,
+    });
+    const unsampled = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: TraceFlags.NONE,
+    });
+    console.emit({
+      severityNumber: SeverityNumber.INFO,
+      severityText: 'INFO',
+      body: 'handled /items/7',
+      context: inSpan,
+    });
+    console.emit({
+      severityNumber: SeverityNumber.ERROR,
+      severityText: 'ERROR',
+      body: 'grüße 🚀 '.repeat(30),
+      attributes: { 'code.line': 12, 'exception.type': 'TypeError' },
+      context: unsampled,
+    });
     console.emit({ body: 'no severity, no span' });
     console.emit({ severityNumber: SeverityNumber.UNSPECIFIED, body: 'unspecified severity' });
-    pino.emit({ severityNumber: SeverityNumber.WARN, body: { msg: 'structured', n: 5, nested: { ok: true, list: [1, 'two'] } }, attributes: { 'log.tag': 'x' }, context: inSpan });
-    pino.emit({ severityNumber: SeverityNumber.DEBUG, body: new Uint8Array([0, 1, 255]), eventName: 'app.bytes', context: inSpan });
-    pino.emit({ severityNumber: SeverityNumber.TRACE, body: ['a', 2, false], timestamp: new Date('2026-11-22T09:00:00.123Z') });
+    pino.emit({
+      severityNumber: SeverityNumber.WARN,
+      body: { msg: 'structured', n: 5, nested: { ok: true, list: [1, 'two'] } },
+      attributes: { 'log.tag': 'x' },
+      context: inSpan,
+    });
+    pino.emit({
+      severityNumber: SeverityNumber.DEBUG,
+      body: new Uint8Array([0, 1, 255]),
+      eventName: 'app.bytes',
+      context: inSpan,
+    });
+    pino.emit({
+      severityNumber: SeverityNumber.TRACE,
+      body: ['a', 2, false],
+      timestamp: new Date('2026-11-22T09:00:00.123Z'),
+    });
     pino.emit({ severityText: 'custom', attributes: { huge: 'y'.repeat(20_000) } });
-    for (let i = 0; i < 200; i++) console.emit({ severityNumber: SeverityNumber.INFO, severityText: 'INFO', body: `line ${i}`, attributes: { 'log.source': 'console' }, context: inSpan });
+    for (let i = 0; i < 200; i++)
+      console.emit({
+        severityNumber: SeverityNumber.INFO,
+        severityText: 'INFO',
+        body: `line ${i}`,
+        attributes: { 'log.source': 'console' },
+        context: inSpan,
+      });
     records.push(...memory.getFinishedLogRecords());
   }
   return records;
@@ -133,7 +201,9 @@ describe('OTLP span encoder', () => {
     const spans = variedSpans();
     // What the comparison covers (an empty batch would compare equal too).
     expect(spans).toHaveLength(305);
-    expect(spans.some((s) => s.links.length && s.events.length === 2 && s.status.message && s.parentSpanContext?.isRemote)).toBe(true);
+    expect(
+      spans.some((s) => s.links.length && s.events.length === 2 && s.status.message && s.parentSpanContext?.isRemote),
+    ).toBe(true);
     const expected = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!);
     expect(expected.length).toBeGreaterThan(40_000);
     for (let round = 0; round < 3; round++) {
@@ -144,7 +214,11 @@ describe('OTLP span encoder', () => {
   it('writes the same bytes for one span, for no span, and for a batch that outgrows its buffer', () => {
     const spans = variedSpans();
     for (const batch of [spans.slice(0, 1), [], spans.slice(-1), [...spans, ...spans, ...spans]]) {
-      expect(Buffer.from(encodeTraceExportRequest(batch)).equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(batch)!))).toBe(true);
+      expect(
+        Buffer.from(encodeTraceExportRequest(batch)).equals(
+          Buffer.from(ProtobufTraceSerializer.serializeRequest(batch)!),
+        ),
+      ).toBe(true);
     }
   });
 
@@ -160,10 +234,15 @@ describe('OTLP span encoder', () => {
   it('does not let endless distinct values grow its cache', () => {
     const spans = recordSpans({ 'service.name': 'growth' }, (provider) => {
       const tracer = provider.getTracer('t');
-      for (let i = 0; i < 5000; i++) tracer.startSpan('s', { attributes: { [`key.${i}`]: `value-${i}`, 'same.key': `v-${i}` } }).end();
+      for (let i = 0; i < 5000; i++)
+        tracer.startSpan('s', { attributes: { [`key.${i}`]: `value-${i}`, 'same.key': `v-${i}` } }).end();
     });
     for (let i = 0; i < 3; i++) encodeTraceExportRequest(spans);
-    expect(Buffer.from(encodeTraceExportRequest(spans)).equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!))).toBe(true);
+    expect(
+      Buffer.from(encodeTraceExportRequest(spans)).equals(
+        Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!),
+      ),
+    ).toBe(true);
     // 5,000 distinct keys and 5,000 values of one key: the cache keeps 256 keys and 32 values per key at most.
     const { keys, mostValuesOfOneKey } = encoderCacheSize();
     expect(keys).toBeLessThanOrEqual(256);
@@ -182,7 +261,11 @@ describe('OTLP span encoder', () => {
       expect(Buffer.from(encodeLogsExportRequest(records)).equals(expected)).toBe(true);
     }
     for (const batch of [records.slice(0, 1), [], records.slice(5, 9)]) {
-      expect(Buffer.from(encodeLogsExportRequest(batch)).equals(Buffer.from(ProtobufLogsSerializer.serializeRequest(batch)!))).toBe(true);
+      expect(
+        Buffer.from(encodeLogsExportRequest(batch)).equals(
+          Buffer.from(ProtobufLogsSerializer.serializeRequest(batch)!),
+        ),
+      ).toBe(true);
     }
   });
 
@@ -191,8 +274,13 @@ describe('OTLP span encoder', () => {
     for (const protocol of ['grpc', 'http/protobuf'] as const) {
       it(`is the serializer the ${protocol} ${signal} exporter uses`, async () => {
         const url = protocol === 'grpc' ? 'http://127.0.0.1:1' : `http://127.0.0.1:1/v1/${signal}`;
-        const exporter = createOtlpExporter(signal, { protocol, url, headers: {}, compression: 'none', timeoutMs: 1000 }, createDiag('error'));
-        const serializer = (exporter as unknown as { _delegate: { _serializer: { serializeRequest: unknown } } })._delegate._serializer;
+        const exporter = createOtlpExporter(
+          signal,
+          { protocol, url, headers: {}, compression: 'none', timeoutMs: 1000 },
+          createDiag('error'),
+        );
+        const serializer = (exporter as unknown as { _delegate: { _serializer: { serializeRequest: unknown } } })
+          ._delegate._serializer;
         expect(serializer.serializeRequest).toBe(encoders[signal]);
         await exporter.shutdown();
       });

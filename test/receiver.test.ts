@@ -1,25 +1,32 @@
 // Tests the test OTLP receiver itself against the real OpenTelemetry exporters, so that the
 // end-to-end suites can trust what it reports.
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+
+import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
 import { ROOT_CONTEXT, SeverityNumber, SpanKind, SpanStatusCode, TraceFlags, trace } from '@opentelemetry/api';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
-import {
-  InMemoryLogRecordExporter,
-  LoggerProvider,
-  SimpleLogRecordProcessor,
-  type LogRecordExporter,
-  type ReadableLogRecord,
-} from '@opentelemetry/sdk-logs';
-import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import { OTLPLogExporter as GrpcLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as ProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
-import { Client, Metadata, credentials, status } from '@grpc/grpc-js';
-import { startReceiver, type OtlpReceiver, type ReceiverProtocol } from './helpers/otlp-receiver.js';
+import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  InMemoryLogRecordExporter,
+  LoggerProvider,
+  type LogRecordExporter,
+  type ReadableLogRecord,
+  SimpleLogRecordProcessor,
+} from '@opentelemetry/sdk-logs';
+import {
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  type SpanExporter,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { type OtlpReceiver, type ReceiverProtocol, startReceiver } from './helpers/otlp-receiver.js';
 
 type Compression = 'none' | 'gzip';
 
@@ -37,7 +44,11 @@ beforeEach(() => {
 
 // ---- span / log fixtures produced by the real SDK ----
 
-const LINKED = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.SAMPLED };
+const LINKED = {
+  traceId: '0af7651916cd43dd8448eb211c80319c',
+  spanId: 'b7ad6b7169203331',
+  traceFlags: TraceFlags.SAMPLED,
+};
 
 function makeSpans(tag: string): { spans: ReadableSpan[]; traceId: string; parentId: string } {
   const memory = new InMemorySpanExporter();
@@ -67,7 +78,11 @@ function makeSpans(tag: string): { spans: ReadableSpan[]; traceId: string; paren
   child.setStatus({ code: SpanStatusCode.ERROR, message: 'boom' });
   child.end();
   parent.end();
-  return { spans: memory.getFinishedSpans(), traceId: parent.spanContext().traceId, parentId: parent.spanContext().spanId };
+  return {
+    spans: memory.getFinishedSpans(),
+    traceId: parent.spanContext().traceId,
+    parentId: parent.spanContext().spanId,
+  };
 }
 
 function makeLogs(tag: string): { logs: ReadableLogRecord[]; traceId: string; spanId: string } {
@@ -76,7 +91,11 @@ function makeLogs(tag: string): { logs: ReadableLogRecord[]; traceId: string; sp
     resource: resourceFromAttributes({ 'service.name': 'receiver-test' }),
     processors: [new SimpleLogRecordProcessor({ exporter: memory })],
   });
-  const spanContext = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED };
+  const spanContext = {
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    spanId: '00f067aa0ba902b7',
+    traceFlags: TraceFlags.SAMPLED,
+  };
   provider.getLogger('receiver-test-logger', '0.0.1').emit({
     severityNumber: SeverityNumber.WARN,
     severityText: 'WARN',
@@ -87,7 +106,10 @@ function makeLogs(tag: string): { logs: ReadableLogRecord[]; traceId: string; sp
   return { logs: memory.getFinishedLogRecords(), traceId: spanContext.traceId, spanId: spanContext.spanId };
 }
 
-function exportWith<T>(exporter: { export(items: T[], cb: (r: ExportResult) => void): void }, items: T[]): Promise<ExportResult> {
+function exportWith<T>(
+  exporter: { export(items: T[], cb: (r: ExportResult) => void): void },
+  items: T[],
+): Promise<ExportResult> {
   return new Promise((resolve) => exporter.export(items, resolve));
 }
 
@@ -109,17 +131,35 @@ function metadata(value: string): Metadata {
 const VARIANTS: Variant[] = [
   {
     protocol: 'grpc',
-    traces: (o) => new GrpcTraceExporter({ url: r.grpcUrl, metadata: metadata(o.headerValue), compression: o.compression as never, timeoutMillis: o.timeoutMillis }),
+    traces: (o) =>
+      new GrpcTraceExporter({
+        url: r.grpcUrl,
+        metadata: metadata(o.headerValue),
+        compression: o.compression as never,
+        timeoutMillis: o.timeoutMillis,
+      }),
     logs: (o) => new GrpcLogExporter({ url: r.grpcUrl, metadata: metadata(o.headerValue) }),
   },
   {
     protocol: 'http/protobuf',
-    traces: (o) => new ProtoTraceExporter({ url: `${r.httpUrl}/v1/traces`, headers: { 'x-test-header': o.headerValue }, compression: o.compression as never, timeoutMillis: o.timeoutMillis }),
+    traces: (o) =>
+      new ProtoTraceExporter({
+        url: `${r.httpUrl}/v1/traces`,
+        headers: { 'x-test-header': o.headerValue },
+        compression: o.compression as never,
+        timeoutMillis: o.timeoutMillis,
+      }),
     logs: (o) => new ProtoLogExporter({ url: `${r.httpUrl}/v1/logs`, headers: { 'x-test-header': o.headerValue } }),
   },
   {
     protocol: 'http/json',
-    traces: (o) => new JsonTraceExporter({ url: `${r.httpUrl}/v1/traces`, headers: { 'x-test-header': o.headerValue }, compression: o.compression as never, timeoutMillis: o.timeoutMillis }),
+    traces: (o) =>
+      new JsonTraceExporter({
+        url: `${r.httpUrl}/v1/traces`,
+        headers: { 'x-test-header': o.headerValue },
+        compression: o.compression as never,
+        timeoutMillis: o.timeoutMillis,
+      }),
     logs: (o) => new JsonLogExporter({ url: `${r.httpUrl}/v1/logs`, headers: { 'x-test-header': o.headerValue } }),
   },
 ];
@@ -157,18 +197,35 @@ describe.each(VARIANTS)('$protocol', (v) => {
     expect(child.events[0]!.name).toBe('evt');
     expect(child.events[0]!.attributes).toEqual({ 'evt.n': 7, 'evt.s': 'x' });
     expect(child.events[0]!.timeUnixNano).toBeGreaterThanOrEqual(child.startTimeUnixNano);
-    expect(child.links).toEqual([{ traceId: LINKED.traceId, spanId: LINKED.spanId, traceState: '', flags: expect.any(Number), attributes: { 'link.attr': 'l' } }]);
+    expect(child.links).toEqual([
+      {
+        traceId: LINKED.traceId,
+        spanId: LINKED.spanId,
+        traceState: '',
+        flags: expect.any(Number),
+        attributes: { 'link.attr': 'l' },
+      },
+    ]);
     expect(child.status).toEqual({ code: 2, message: 'boom' });
     expect(parent.status.code).toBe(0);
     expect(parent.flags & 0xff).toBe(1); // sampled
-    expect(parent.resource).toMatchObject({ 'service.name': 'receiver-test', 'test.tag': `${v.protocol}-${compression}` });
+    expect(parent.resource).toMatchObject({
+      'service.name': 'receiver-test',
+      'test.tag': `${v.protocol}-${compression}`,
+    });
     expect(parent.scope).toEqual({ name: 'receiver-test-scope', version: '1.2.3', attributes: {} });
     expect(parent.protocol).toBe(v.protocol);
     expect(parent.headers['x-test-header']).toBe(`${v.protocol}-value`);
     expect(parent.headers['user-agent']).toContain('OTel-OTLP-Exporter-JavaScript');
 
     expect(r.requests).toHaveLength(1);
-    expect(r.requests[0]).toMatchObject({ protocol: v.protocol, signal: 'traces', spanCount: 2, outcome: 'ok', compressed: compression === 'gzip' });
+    expect(r.requests[0]).toMatchObject({
+      protocol: v.protocol,
+      signal: 'traces',
+      spanCount: 2,
+      outcome: 'ok',
+      compressed: compression === 'gzip',
+    });
     expect(r.errors).toEqual([]);
   });
 
@@ -238,8 +295,16 @@ describe('bad input is reported, not swallowed', () => {
   });
 
   test('OTLP/JSON with base64 (non-hex) ids is rejected', async () => {
-    const body = { resourceSpans: [{ scopeSpans: [{ spans: [{ name: 'b64', traceId: 'CvdlGRbNQ92ESOshHIAxnA==', spanId: 't61rcWkgMzE=' }] }] }] };
-    const res = await fetch(`${r.httpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const body = {
+      resourceSpans: [
+        { scopeSpans: [{ spans: [{ name: 'b64', traceId: 'CvdlGRbNQ92ESOshHIAxnA==', spanId: 't61rcWkgMzE=' }] }] },
+      ],
+    };
+    const res = await fetch(`${r.httpUrl}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(400);
     expect(r.errors[0]!.message).toMatch(/traceId must be a hex string/);
   });
@@ -275,7 +340,11 @@ describe('bad input is reported, not swallowed', () => {
         },
       ],
     };
-    const res = await fetch(`${r.httpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(body) });
+    const res = await fetch(`${r.httpUrl}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(200);
     const [span] = await r.waitForSpans((s) => s.name === 'json-span', 1000);
     expect(span).toMatchObject({
@@ -288,12 +357,23 @@ describe('bad input is reported, not swallowed', () => {
       resource: { 'service.name': 'json-svc' },
       protocol: 'http/json',
     });
-    expect(span!.attributes).toEqual({ i: 9007199254740991, kv: { k: true }, bytes: new Uint8Array([1, 2, 3]), empty: null });
+    expect(span!.attributes).toEqual({
+      i: 9007199254740991,
+      kv: { k: true },
+      bytes: new Uint8Array([1, 2, 3]),
+      empty: null,
+    });
   });
 
   test('malformed ids in a decodable body are recorded as errors, data kept', async () => {
-    const body = { resourceSpans: [{ scopeSpans: [{ spans: [{ name: 'short-id', traceId: 'abcd', spanId: '0000000000000000' }] }] }] };
-    await fetch(`${r.httpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const body = {
+      resourceSpans: [{ scopeSpans: [{ spans: [{ name: 'short-id', traceId: 'abcd', spanId: '0000000000000000' }] }] }],
+    };
+    await fetch(`${r.httpUrl}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(r.spans.map((s) => s.name)).toEqual(['short-id']);
     expect(r.errors.map((e) => e.message)).toEqual([
       "span 'short-id': traceId has 2 bytes, expected 16",
@@ -302,8 +382,16 @@ describe('bad input is reported, not swallowed', () => {
   });
 
   test('wrong path and content type are recorded', async () => {
-    const a = await fetch(`${r.httpUrl}/v1/trace`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-    const b = await fetch(`${r.httpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+    const a = await fetch(`${r.httpUrl}/v1/trace`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    const b = await fetch(`${r.httpUrl}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'x',
+    });
     expect([a.status, b.status]).toEqual([404, 415]);
     expect(r.errors.map((e) => e.message)).toEqual([
       expect.stringContaining('unexpected POST /v1/trace '),
@@ -324,7 +412,11 @@ describe('bad input is reported, not swallowed', () => {
         ),
       );
       expect(err?.code).toBe(status.INVALID_ARGUMENT);
-      expect(r.errors[0]).toMatchObject({ protocol: 'grpc', signal: 'traces', message: expect.stringMatching(/cannot decode grpc traces body/) });
+      expect(r.errors[0]).toMatchObject({
+        protocol: 'grpc',
+        signal: 'traces',
+        message: expect.stringMatching(/cannot decode grpc traces body/),
+      });
     } finally {
       client.close();
     }
@@ -340,7 +432,9 @@ describe('waitFor*', () => {
     const err = await r.waitForSpans((s) => s.name === 'nope', 100).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/timed out after 100ms waiting for 1 span\(s\) matching .*nope/);
-    expect((err as Error).message).toMatch(/Received 2 span\(s\): child \[CLIENT, http\/protobuf\]; parent \[SERVER, http\/protobuf\]/);
+    expect((err as Error).message).toMatch(
+      /Received 2 span\(s\): child \[CLIENT, http\/protobuf\]; parent \[SERVER, http\/protobuf\]/,
+    );
   });
 
   test('resolves for data arriving after the call', async () => {
@@ -402,7 +496,11 @@ describe('exporters read OTEL_EXPORTER_OTLP_* themselves', () => {
     }
     expect(r.requests).toHaveLength(3);
     for (const req of r.requests) {
-      expect(req.headers, req.protocol).toMatchObject({ 'x-from-env': 'env', 'x-traces-env': 'tenv', 'x-test-header': 'code-wins' });
+      expect(req.headers, req.protocol).toMatchObject({
+        'x-from-env': 'env',
+        'x-traces-env': 'tenv',
+        'x-test-header': 'code-wins',
+      });
     }
   });
 });

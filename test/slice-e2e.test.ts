@@ -2,8 +2,8 @@
 // (or started by processTracingInit), spans decoded by the real OTLP receiver. Manual spans (request, thread,
 // slice) and automatic ones (HTTP server/client, ZeroMQ producer/consumer) form one tree.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver.js';
-import { startApp, type App } from './helpers/run-app.js';
+import { type OtlpReceiver, type ReceivedSpan, startReceiver } from './helpers/otlp-receiver.js';
+import { type App, startApp } from './helpers/run-app.js';
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -35,7 +35,9 @@ async function pipeline(withZmq: boolean): Promise<{ frontendPid: number; backen
     args: withZmq ? ['--zmq'] : [],
   });
   apps.push(backend);
-  const b = await backend.waitForJson<{ port: number; zmq: string | null; tracing: boolean }>((v) => typeof v.port === 'number');
+  const b = await backend.waitForJson<{ port: number; zmq: string | null; tracing: boolean }>(
+    (v) => typeof v.port === 'number',
+  );
   expect(b.tracing, 'processTracingInit() reports tracing on').toBe(true);
   const frontend = startApp('slice-e2e/frontend.mjs', {
     env: { ...common, FD_SERVICE_NAME: 'frontend' },
@@ -49,7 +51,10 @@ async function pipeline(withZmq: boolean): Promise<{ frontendPid: number; backen
 function finder(spans: ReceivedSpan[]) {
   const one = (pred: (s: ReceivedSpan) => boolean, what: string): ReceivedSpan => {
     const found = spans.filter(pred);
-    if (found.length !== 1) throw new Error(`expected one ${what}, got ${found.length}: ${spans.map((s) => `${s.name}@${s.resource['service.name']}`).join(', ')}`);
+    if (found.length !== 1)
+      throw new Error(
+        `expected one ${what}, got ${found.length}: ${spans.map((s) => `${s.name}@${s.resource['service.name']}`).join(', ')}`,
+      );
     return found[0];
   };
   const named = (name: string, service?: string) =>
@@ -77,7 +82,10 @@ describe('slice API end to end', () => {
     const tokenize = named('tokenize');
     const client = one((s) => s.kind === CLIENT, 'client span');
     const postprocess = named('postprocess');
-    const backendServer = one((s) => s.kind === SERVER && s.resource['service.name'] === 'backend', 'backend server span');
+    const backendServer = one(
+      (s) => s.kind === SERVER && s.resource['service.name'] === 'backend',
+      'backend server span',
+    );
     const scheduler = starting('scheduler [TP 0] [DP 0] (host:slice-ho');
     const prefill = named('prefill', 'backend');
     const decode = named('decode');

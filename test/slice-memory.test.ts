@@ -33,6 +33,12 @@ test('memory stays bounded over 100k requests with misuse', { timeout: 120_000 }
   expect(r.exported).toBeGreaterThan(100_000 * 5);
   expect(r.warned).not.toContain('internal_error');
   expect(r.warned).toEqual(
-    expect.arrayContaining(['unknown_rid', 'slice_end_without_start', 'slice_name_mismatch', 'duplicate_req_start', 'req_ttl_expired']),
+    expect.arrayContaining([
+      'unknown_rid',
+      'slice_end_without_start',
+      'slice_name_mismatch',
+      'duplicate_req_start',
+      'req_ttl_expired',
+    ]),
   );
 });

@@ -1,7 +1,7 @@
 // Misuse never throws: each kind has a documented outcome and at most one warning; requests never finished are
 // ended with error status after the TTL (or when too many are open) and freed.
 import { context, ROOT_CONTEXT, SpanStatusCode } from '@opentelemetry/api';
-import { afterEach, beforeEach, describe, expect, test, vi, type MockInstance } from 'vitest';
+import { afterEach, beforeEach, describe, expect, type MockInstance, test, vi } from 'vitest';
 import * as api from '../src/slice/impl.js';
 import { resetSlice, sliceStats, warnedKinds } from '../src/slice/testing.js';
 import { idOf, one, parentId, setupTracing } from './fixtures/slice-lib/otel.js';
@@ -137,7 +137,10 @@ describe('misuse: documented outcome, nothing thrown, one warning per kind', () 
       api.traceSliceEnd('b', 'r'); // nothing open any more
       api.traceReqFinish('r');
       const a = one(await tracing.spans(), 'a');
-      expect(a.status).toEqual({ code: SpanStatusCode.ERROR, message: 'slice name mismatch: started as "a", ended as "b"' });
+      expect(a.status).toEqual({
+        code: SpanStatusCode.ERROR,
+        message: 'slice name mismatch: started as "a", ended as "b"',
+      });
       expect(warnedKinds()).toEqual(new Set(['slice_name_mismatch', 'slice_end_without_start']));
     }),
   );
@@ -153,7 +156,10 @@ describe('misuse: documented outcome, nothing thrown, one warning per kind', () 
       api.traceSliceEnd('outer', 'r');
       api.traceReqFinish('r');
       const spans = await tracing.spans();
-      expect(one(spans, 'inner').status).toEqual({ code: SpanStatusCode.ERROR, message: 'slice not ended before enclosing slice "outer"' });
+      expect(one(spans, 'inner').status).toEqual({
+        code: SpanStatusCode.ERROR,
+        message: 'slice not ended before enclosing slice "outer"',
+      });
       expect(one(spans, 'outer').status.code).toBe(SpanStatusCode.UNSET);
       expect(parentId(one(spans, 'inner'))).toBe(idOf(one(spans, 'outer')));
       expect(spans.some((s) => s.name === 'anonymous')).toBe(false);
@@ -260,13 +266,16 @@ describe('never-finished requests are freed', () => {
       api.traceReqStart('stale', { bootstrapRoom: 5 });
       api.traceSliceStart('stuck', 'stale');
       api.traceSliceStart('', 'stale', { anonymous: true });
-      api.traceSetProcPropagateContext('stale-copy', { root: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } });
+      api.traceSetProcPropagateContext('stale-copy', {
+        root: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+      });
       expect(sliceStats()).toEqual({ reqs: 2, threads: 2, slices: 2 });
       await new Promise((r) => setTimeout(r, 200));
       expect(sliceStats()).toEqual({ reqs: 0, threads: 0, slices: 0 });
       const spans = await tracing.spans();
       const message = 'request not finished within TRACES_REQ_TTL_MS=40';
-      for (const name of ['Req stale', 'stuck']) expect(one(spans, name).status).toEqual({ code: SpanStatusCode.ERROR, message });
+      for (const name of ['Req stale', 'stuck'])
+        expect(one(spans, name).status).toEqual({ code: SpanStatusCode.ERROR, message });
       const threads = spans.filter((s) => s.name.startsWith('stage '));
       expect(threads).toHaveLength(2);
       for (const th of threads) expect(th.status).toEqual({ code: SpanStatusCode.ERROR, message });

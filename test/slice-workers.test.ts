@@ -1,7 +1,8 @@
 // worker_threads: each worker has its own thread context; a request crosses to workers with the propagated
 // context (postMessage) and their thread spans and slices join the same trace.
-import { context, ROOT_CONTEXT } from '@opentelemetry/api';
+
 import { Worker } from 'node:worker_threads';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import * as api from '../src/slice/impl.js';
 import { resetSlice } from '../src/slice/testing.js';

@@ -2,8 +2,10 @@
 // slices join the automatic spans (the active context).
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { beforeEach, describe, expect, test, vi } from 'vitest';
+import { attachContext, messageRegistry } from '../src/instrumentations/zeromq/message-context.js';
 import {
   getTraceInfoForRequest,
+  TraceSpanName,
   traceEvent,
   traceEventBatch,
   traceGetProcPropagateContext,
@@ -18,9 +20,7 @@ import {
   traceSliceEnd,
   traceSliceStart,
   traceSpan,
-  TraceSpanName,
 } from '../src/slice/impl.js';
-import { attachContext, messageRegistry } from '../src/instrumentations/zeromq/message-context.js';
 import { resetSlice, sliceStats, warnedKinds } from '../src/slice/testing.js';
 import { childNames, idOf, linkIds, ns, one, parentId, setupTracing } from './fixtures/slice-lib/otel.js';
 
@@ -66,8 +66,16 @@ describe('tree', () => {
       expect(parentId(root)).toBe(idOf(room));
       expect(root.attributes).toEqual({ rid, output_tokens: 12 });
       expect(parentId(thread)).toBe(idOf(root));
-      expect(thread.name).toMatch(new RegExp(`^tokenizer \\[TP 0\\] \\[DP 1\\] \\(host:\\S{1,8} \\| pid:${process.pid}\\)$`));
-      expect(thread.attributes).toMatchObject({ thread_label: 'tokenizer', tp_rank: 0, dp_rank: 1, pid: process.pid, thread_id: 0 });
+      expect(thread.name).toMatch(
+        new RegExp(`^tokenizer \\[TP 0\\] \\[DP 1\\] \\(host:\\S{1,8} \\| pid:${process.pid}\\)$`),
+      );
+      expect(thread.attributes).toMatchObject({
+        thread_label: 'tokenizer',
+        tp_rank: 0,
+        dp_rank: 1,
+        pid: process.pid,
+        thread_id: 0,
+      });
       expect(typeof thread.attributes.host_id).toBe('string');
       expect(childNames(spans, thread)).toEqual(['tokenize', 'dispatch']);
       expect(parentId(normalize)).toBe(idOf(tokenize));
@@ -271,7 +279,9 @@ describe('events and attributes', () => {
       const bThread = spans.find((s) => parentId(s) === idOf(bRoot))!;
       const bDecode = spans.find((s) => s.name === 'decode' && parentId(s) === idOf(bThread))!;
       expect(ns(bThread.endTime)).toBe(ns(bDecode.endTime));
-      expect(linkIds(bDecode)).toEqual([spans.find((s) => s.name === 'prefill' && parentId(s) === idOf(bThread))!.spanContext().spanId]);
+      expect(linkIds(bDecode)).toEqual([
+        spans.find((s) => s.name === 'prefill' && parentId(s) === idOf(bThread))!.spanContext().spanId,
+      ]);
       expect(spans.some((s) => s.name === 'anonymous')).toBe(false);
       expect(warnedKinds().size).toBe(0);
     }),
@@ -346,7 +356,7 @@ describe('joined with automatic spans (the active context)', () => {
   );
 
   test(
-    'a request started while another request\'s slice is active does not nest in it',
+    "a request started while another request's slice is active does not nest in it",
     scoped(async () => {
       traceReqStart('a');
       traceSliceStart('sa', 'a');
@@ -405,10 +415,17 @@ describe('joined with automatic spans (the active context)', () => {
         throw new TypeError('async failure');
       });
       // Standard (TC39) method decorator and legacy experimentalDecorators forms.
-      const std = traceSpan()(function method(this: { k: number }) {
-        return this.k;
-      }, { kind: 'method', name: 'stdMethod' }) as (this: { k: number }) => number;
-      const proto = { legacy(this: { k: number }) { return this.k + 1; } };
+      const std = traceSpan()(
+        function method(this: { k: number }) {
+          return this.k;
+        },
+        { kind: 'method', name: 'stdMethod' },
+      ) as (this: { k: number }) => number;
+      const proto = {
+        legacy(this: { k: number }) {
+          return this.k + 1;
+        },
+      };
       const desc = Object.getOwnPropertyDescriptor(proto, 'legacy')!;
       traceSpan()(proto, 'legacy', desc);
       Object.defineProperty(proto, 'legacy', desc);
@@ -502,7 +519,10 @@ describe('propagation', () => {
       const rootSpan = 'b7ad6b7169203331';
       const prevSpan = 'f0e1d2c3b4a59687';
       const traceparent = `00-${traceId}-${rootSpan}-01`;
-      const sglang = { root_span: { traceparent }, prev_span: { trace_id: BigInt(`0x${traceId}`), span_id: BigInt(`0x${prevSpan}`) } };
+      const sglang = {
+        root_span: { traceparent },
+        prev_span: { trace_id: BigInt(`0x${traceId}`), span_id: BigInt(`0x${prevSpan}`) },
+      };
       traceSetThreadInfo('scheduler');
       traceSetProcPropagateContext('s1', sglang);
       traceSliceStart('x', 's1');
@@ -516,7 +536,8 @@ describe('propagation', () => {
       traceSliceStart('z', 's3');
       traceSliceEnd('z', 's3', { threadFinishFlag: true });
       const spans = await tracing.spans();
-      for (const name of ['x', 'y']) expect(one(spans, name).links.map((l) => [l.context.traceId, l.context.spanId])).toEqual([[traceId, prevSpan]]);
+      for (const name of ['x', 'y'])
+        expect(one(spans, name).links.map((l) => [l.context.traceId, l.context.spanId])).toEqual([[traceId, prevSpan]]);
       expect(linkIds(one(spans, 'z'))).toEqual([]);
       for (const th of spans.filter((s) => s.name.startsWith('scheduler'))) {
         expect(th.spanContext().traceId).toBe(traceId);
@@ -540,7 +561,8 @@ describe('propagation', () => {
       traceSliceEnd('from-context', 'c', { threadFinishFlag: true });
       remote.end();
       const spans = await tracing.spans();
-      for (const th of spans.filter((s) => s.name.startsWith('tokenizer'))) expect(parentId(th)).toBe(idOf(one(spans, 'remote-parent')));
+      for (const th of spans.filter((s) => s.name.startsWith('tokenizer')))
+        expect(parentId(th)).toBe(idOf(one(spans, 'remote-parent')));
       expect(linkIds(one(spans, 'from-headers'))).toEqual([]);
       // A bare context names only a span: the first slice links to it.
       expect(linkIds(one(spans, 'from-context'))).toEqual([idOf(one(spans, 'remote-parent'))]);
@@ -595,8 +617,15 @@ describe('propagation', () => {
   );
 });
 
-test('TraceSpanName has FastDeploy\'s names', () => {
-  expect(Object.values(TraceSpanName)).toEqual(['FASTDEPLOY', 'PREPROCESSING', 'SCHEDULE', 'PREFILL', 'DECODE', 'POSTPROCESSING']);
+test("TraceSpanName has FastDeploy's names", () => {
+  expect(Object.values(TraceSpanName)).toEqual([
+    'FASTDEPLOY',
+    'PREPROCESSING',
+    'SCHEDULE',
+    'PREFILL',
+    'DECODE',
+    'POSTPROCESSING',
+  ]);
 });
 
 test('warnings go to stderr with the package prefix', () => {
@@ -604,7 +633,9 @@ test('warnings go to stderr with the package prefix', () => {
   try {
     traceSliceEnd('x', 'never-started');
     expect(write).toHaveBeenCalledTimes(1);
-    expect(String(write.mock.calls[0][0])).toMatch(/^\[@x\/trace-agent\] warn: slice API: .*never-started.*\[unknown_rid; repeats suppressed\]\n$/);
+    expect(String(write.mock.calls[0][0])).toMatch(
+      /^\[@x\/trace-agent\] warn: slice API: .*never-started.*\[unknown_rid; repeats suppressed\]\n$/,
+    );
   } finally {
     write.mockRestore();
   }

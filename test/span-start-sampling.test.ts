@@ -2,17 +2,17 @@
 // requests the sampler drops, and hands the sampled trace id to the SDK for the others: the outcome must be the
 // one the SDK's Tracer alone gives — same sampling rate, same ids and flags, parent-based decisions honoured —
 // and the id generator (src/spans/id-generator.ts) must produce valid, distinct ids.
-import { ROOT_CONTEXT, SpanKind, trace, TraceFlags, type Context } from '@opentelemetry/api';
+import { type Context, ROOT_CONTEXT, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
   InMemorySpanExporter,
   ParentBasedSampler,
+  type Sampler,
   SamplingDecision,
   SimpleSpanProcessor,
   TraceIdRatioBasedSampler,
   TracerProvider,
-  type Sampler,
 } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { PooledIdGenerator } from '../src/spans/id-generator.js';
@@ -22,14 +22,23 @@ import { fastStartSpan } from '../src/spans/span-start.js';
 function setup(sampler: Sampler) {
   const ids = new PooledIdGenerator();
   const exporter = new InMemorySpanExporter();
-  const provider = new TracerProvider({ sampler, idGenerator: ids, spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+  const provider = new TracerProvider({
+    sampler,
+    idGenerator: ids,
+    spanProcessors: [new SimpleSpanProcessor({ exporter })],
+  });
   const tracer = provider.getTracer('t');
   const start = fastStartSpan({ sampler, ids });
   return { ids, tracer, start: (parent: Context = ROOT_CONTEXT) => start(tracer, 'GET', SpanKind.SERVER, parent) };
 }
 
 const remoteParent = (flags: TraceFlags) =>
-  trace.setSpanContext(ROOT_CONTEXT, { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: flags, isRemote: true });
+  trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    spanId: '00f067aa0ba902b7',
+    traceFlags: flags,
+    isRemote: true,
+  });
 
 describe('PooledIdGenerator', () => {
   it('gives valid, distinct hex ids across pool refills', () => {
@@ -68,7 +77,9 @@ describe('fastStartSpan', () => {
       // Every span's flags are what the sampler says for its own trace id.
       const decision = sampler.shouldSample(ROOT_CONTEXT, sc.traceId, 'GET', SpanKind.SERVER, {}, []).decision;
       expect(span.isRecording()).toBe(decision !== SamplingDecision.NOT_RECORD);
-      expect(sc.traceFlags).toBe(decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE);
+      expect(sc.traceFlags).toBe(
+        decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE,
+      );
       if (span.isRecording()) recorded++;
       span.end();
     }
@@ -103,7 +114,16 @@ describe('RatioSampler', () => {
     for (let k = 0; k < 32; k++) id += hex[Math.floor(Math.random() * (i % 3 === 0 ? 22 : 16))];
     return id;
   };
-  const odd = ['', '0'.repeat(32), '0'.repeat(31) + '1', 'g'.repeat(32), 'f'.repeat(31), 'F'.repeat(33), '4bf92f3577b34da6a3ce929d0e0e473z', 'ffffffffffffffffffffffffffffffff'];
+  const odd = [
+    '',
+    '0'.repeat(32),
+    `${'0'.repeat(31)}1`,
+    'g'.repeat(32),
+    'f'.repeat(31),
+    'F'.repeat(33),
+    '4bf92f3577b34da6a3ce929d0e0e473z',
+    'ffffffffffffffffffffffffffffffff',
+  ];
 
   it.each([0, 0.001, 0.1, 0.25, 0.5, 0.9, 1])('decides as TraceIdRatioBasedSampler(%s) for every trace id', (ratio) => {
     const ours = new RatioSampler(ratio);

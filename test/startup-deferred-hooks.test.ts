@@ -23,7 +23,9 @@ describe('syncHooksWork (import-in-the-middle supportsSyncHooks, inlined)', () =
   });
 
   it('agrees with import-in-the-middle on this Node', async () => {
-    const { supportsSyncHooks } = (await import('import-in-the-middle/supports-sync-hooks.mjs')) as { supportsSyncHooks(): boolean };
+    const { supportsSyncHooks } = (await import('import-in-the-middle/supports-sync-hooks.mjs')) as {
+      supportsSyncHooks(): boolean;
+    };
     expect(syncHooksWork(process.versions.node)).toBe(supportsSyncHooks());
   });
 });

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeTraceFrame } from '../src/instrumentations/zeromq/propagator.js';
-import { startReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver.js';
-import { REPO_ROOT, startApp, type App } from './helpers/run-app.js';
+import { type OtlpReceiver, type ReceivedSpan, startReceiver } from './helpers/otlp-receiver.js';
+import { type App, REPO_ROOT, startApp } from './helpers/run-app.js';
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -25,8 +25,8 @@ beforeAll(async () => {
   receiver = await startReceiver();
 });
 afterAll(async () => {
-  apps.forEach(a => a.kill('SIGKILL'));
-  dirs.forEach(d => rmSync(d, { recursive: true, force: true }));
+  apps.forEach((a) => a.kill('SIGKILL'));
+  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
   await receiver.close();
 });
 
@@ -56,7 +56,9 @@ async function startFront(service: string, transport: string, extra: Record<stri
   }
   const app = startApp('zmq-e2e/front.mjs', { env: agentEnv(service, extra), args });
   apps.push(app);
-  const info = await app.waitForJson<{ port: number; endpoints: Front['endpoints'] }>(v => typeof v.port === 'number');
+  const info = await app.waitForJson<{ port: number; endpoints: Front['endpoints'] }>(
+    (v) => typeof v.port === 'number',
+  );
   return { app, service, ...info };
 }
 
@@ -72,16 +74,19 @@ const pathOf = (s: ReceivedSpan) => String(s.attributes['url.path'] ?? s.attribu
 /** The single span of a trace matching `where`; fails listing the trace otherwise. */
 function one(trace: ReceivedSpan[], what: string, where: (s: ReceivedSpan) => boolean): ReceivedSpan {
   const found = trace.filter(where);
-  expect(found, `${what} in\n${trace.map(s => `${s.name} ${s.kindName} ${s.resource['service.name']}`).join('\n')}`).toHaveLength(1);
+  expect(
+    found,
+    `${what} in\n${trace.map((s) => `${s.name} ${s.kindName} ${s.resource['service.name']}`).join('\n')}`,
+  ).toHaveLength(1);
   return found[0]!;
 }
 
 async function traceOf(root: (s: ReceivedSpan) => boolean, size: number): Promise<ReceivedSpan[]> {
   const [first] = await receiver.waitForSpans(root);
-  return receiver.waitForSpans({ where: s => s.traceId === first!.traceId, count: size });
+  return receiver.waitForSpans({ where: (s) => s.traceId === first!.traceId, count: size });
 }
 
-describe.each(['tcp', 'ipc'])('two agent processes over %s', transport => {
+describe.each(['tcp', 'ipc'])('two agent processes over %s', (transport) => {
   let front: Front;
   let worker: App;
   let compat: App;
@@ -102,24 +107,24 @@ describe.each(['tcp', 'ipc'])('two agent processes over %s', transport => {
       args: [front.endpoints.compat, String(front.port)],
     });
     apps.push(worker, compat);
-    await worker.waitForJson(v => v['ready'] === true);
-    await compat.waitForJson(v => v['ready'] === true);
+    await worker.waitForJson((v) => v.ready === true);
+    await compat.waitForJson((v) => v.ready === true);
   });
 
   it('HTTP -> ZMQ -> ZMQ -> HTTP is one trace with producer -> consumer parentage; frames intact', async () => {
     const id = `chain-${transport}`;
     await get(front, `chain?id=${id}`);
-    const job = await worker.waitForJson<{ job: string[] }>(v => Array.isArray(v.job));
+    const job = await worker.waitForJson<{ job: string[] }>((v) => Array.isArray(v.job));
     expect(job.job).toEqual([Buffer.from('job').toString('hex'), Buffer.from(id).toString('hex'), '00ff', '']);
 
-    const trace = await traceOf(s => inService(frontService)(s) && s.kind === SERVER && pathOf(s) === '/chain', 7);
-    const start = one(trace, 'SERVER /chain', s => s.kind === SERVER && pathOf(s) === '/chain');
-    const send1 = one(trace, 'front PRODUCER', s => inService(frontService)(s) && s.kind === PRODUCER);
-    const recv1 = one(trace, 'worker CONSUMER', s => inService(workerService)(s) && s.kind === CONSUMER);
-    const send2 = one(trace, 'worker PRODUCER', s => inService(workerService)(s) && s.kind === PRODUCER);
-    const recv2 = one(trace, 'front CONSUMER', s => inService(frontService)(s) && s.kind === CONSUMER);
-    const client = one(trace, 'front CLIENT', s => s.kind === CLIENT);
-    const sink = one(trace, 'SERVER /sink', s => s.kind === SERVER && pathOf(s) === '/sink');
+    const trace = await traceOf((s) => inService(frontService)(s) && s.kind === SERVER && pathOf(s) === '/chain', 7);
+    const start = one(trace, 'SERVER /chain', (s) => s.kind === SERVER && pathOf(s) === '/chain');
+    const send1 = one(trace, 'front PRODUCER', (s) => inService(frontService)(s) && s.kind === PRODUCER);
+    const recv1 = one(trace, 'worker CONSUMER', (s) => inService(workerService)(s) && s.kind === CONSUMER);
+    const send2 = one(trace, 'worker PRODUCER', (s) => inService(workerService)(s) && s.kind === PRODUCER);
+    const recv2 = one(trace, 'front CONSUMER', (s) => inService(frontService)(s) && s.kind === CONSUMER);
+    const client = one(trace, 'front CLIENT', (s) => s.kind === CLIENT);
+    const sink = one(trace, 'SERVER /sink', (s) => s.kind === SERVER && pathOf(s) === '/sink');
     expect(send1.parentSpanId).toBe(start.spanId);
     expect(recv1.parentSpanId).toBe(send1.spanId);
     expect(send2.parentSpanId).toBe(recv1.spanId);
@@ -152,12 +157,28 @@ describe.each(['tcp', 'ipc'])('two agent processes over %s', transport => {
     expect(body.reply).toEqual([Buffer.from('echo').toString('hex'), ...body.sent]);
     expect(body.sent).toContain('');
 
-    const trace = await traceOf(s => inService(frontService)(s) && s.kind === SERVER && pathOf(s) === '/rpc', 5);
-    const start = one(trace, 'SERVER /rpc', s => s.kind === SERVER);
-    const reqSend = one(trace, 'req send', s => s.attributes['messaging.zeromq.socket.type'] === 'req' && s.kind === PRODUCER);
-    const repRecv = one(trace, 'rep receive', s => s.attributes['messaging.zeromq.socket.type'] === 'rep' && s.kind === CONSUMER);
-    const repSend = one(trace, 'rep send', s => s.attributes['messaging.zeromq.socket.type'] === 'rep' && s.kind === PRODUCER);
-    const reqRecv = one(trace, 'req receive', s => s.attributes['messaging.zeromq.socket.type'] === 'req' && s.kind === CONSUMER);
+    const trace = await traceOf((s) => inService(frontService)(s) && s.kind === SERVER && pathOf(s) === '/rpc', 5);
+    const start = one(trace, 'SERVER /rpc', (s) => s.kind === SERVER);
+    const reqSend = one(
+      trace,
+      'req send',
+      (s) => s.attributes['messaging.zeromq.socket.type'] === 'req' && s.kind === PRODUCER,
+    );
+    const repRecv = one(
+      trace,
+      'rep receive',
+      (s) => s.attributes['messaging.zeromq.socket.type'] === 'rep' && s.kind === CONSUMER,
+    );
+    const repSend = one(
+      trace,
+      'rep send',
+      (s) => s.attributes['messaging.zeromq.socket.type'] === 'rep' && s.kind === PRODUCER,
+    );
+    const reqRecv = one(
+      trace,
+      'req receive',
+      (s) => s.attributes['messaging.zeromq.socket.type'] === 'req' && s.kind === CONSUMER,
+    );
     expect(reqSend.parentSpanId).toBe(start.spanId);
     expect(repRecv.parentSpanId).toBe(reqSend.spanId);
     expect(repSend.parentSpanId).toBe(repRecv.spanId);
@@ -170,45 +191,65 @@ describe.each(['tcp', 'ipc'])('two agent processes over %s', transport => {
     let warmed = false;
     for (let i = 0; i < 100 && !warmed; i++) {
       await get(front, `publish?tag=warm-${i}`);
-      await new Promise(r => setTimeout(r, 50));
-      warmed = worker.stdout.some(line => line.includes('"topic"'));
+      await new Promise((r) => setTimeout(r, 50));
+      warmed = worker.stdout.some((line) => line.includes('"topic"'));
     }
     expect(warmed).toBe(true);
     const tag = `final-${transport}`;
     await get(front, `publish?tag=${tag}`);
-    await worker.waitForJson<{ topic: string; tag: string }>(v => v.topic === 'alphabet' && v.tag === tag);
-    await new Promise(r => setTimeout(r, 200)); // anything wrongly delivered would have arrived by now
+    await worker.waitForJson<{ topic: string; tag: string }>((v) => v.topic === 'alphabet' && v.tag === tag);
+    await new Promise((r) => setTimeout(r, 200)); // anything wrongly delivered would have arrived by now
     const delivered = worker.stdout
-      .map(line => JSON.parse(line) as { topic?: string; tag?: string })
-      .filter(v => v.tag === tag)
-      .map(v => v.topic);
+      .map((line) => JSON.parse(line) as { topic?: string; tag?: string })
+      .filter((v) => v.tag === tag)
+      .map((v) => v.topic);
     expect(delivered).toEqual(['alpha', 'alphabet']);
 
-    const trace = await traceOf(s => inService(frontService)(s) && s.kind === SERVER && pathOf(s) === '/publish' && String(s.attributes['url.query'] ?? '').includes(tag), 7);
-    const producers = trace.filter(s => s.kind === PRODUCER);
-    const consumers = trace.filter(s => s.kind === CONSUMER);
+    const trace = await traceOf(
+      (s) =>
+        inService(frontService)(s) &&
+        s.kind === SERVER &&
+        pathOf(s) === '/publish' &&
+        String(s.attributes['url.query'] ?? '').includes(tag),
+      7,
+    );
+    const producers = trace.filter((s) => s.kind === PRODUCER);
+    const consumers = trace.filter((s) => s.kind === CONSUMER);
     expect(producers).toHaveLength(4);
     expect(consumers).toHaveLength(2);
     for (const c of consumers) {
-      expect(producers.map(p => p.spanId)).toContain(c.parentSpanId);
+      expect(producers.map((p) => p.spanId)).toContain(c.parentSpanId);
       expect(c.attributes['messaging.zeromq.socket.type']).toBe('sub');
     }
   });
 
   it('Router/Dealer across processes: each dealer gets its own reply, parented per routing id', async () => {
     for (const id of ['dealer-1', 'dealer-2']) {
-      const line = await worker.waitForJson<{ dealer: string; reply: string[] }>(v => v.dealer === id);
+      const line = await worker.waitForJson<{ dealer: string; reply: string[] }>((v) => v.dealer === id);
       expect(line.reply).toEqual([`reply-to-${id}`, `question-${id}`]);
     }
     const dealerSends = await receiver.waitForSpans({
-      where: s => inService(workerService)(s) && s.kind === PRODUCER && s.attributes['messaging.zeromq.socket.type'] === 'dealer',
+      where: (s) =>
+        inService(workerService)(s) && s.kind === PRODUCER && s.attributes['messaging.zeromq.socket.type'] === 'dealer',
       count: 2,
     });
     for (const send of dealerSends) {
-      const trace = await receiver.waitForSpans({ where: s => s.traceId === send.traceId, count: 4 });
-      const routerRecv = one(trace, 'router receive', s => s.kind === CONSUMER && s.attributes['messaging.zeromq.socket.type'] === 'router');
-      const routerSend = one(trace, 'router send', s => s.kind === PRODUCER && s.attributes['messaging.zeromq.socket.type'] === 'router');
-      const dealerRecv = one(trace, 'dealer receive', s => s.kind === CONSUMER && s.attributes['messaging.zeromq.socket.type'] === 'dealer');
+      const trace = await receiver.waitForSpans({ where: (s) => s.traceId === send.traceId, count: 4 });
+      const routerRecv = one(
+        trace,
+        'router receive',
+        (s) => s.kind === CONSUMER && s.attributes['messaging.zeromq.socket.type'] === 'router',
+      );
+      const routerSend = one(
+        trace,
+        'router send',
+        (s) => s.kind === PRODUCER && s.attributes['messaging.zeromq.socket.type'] === 'router',
+      );
+      const dealerRecv = one(
+        trace,
+        'dealer receive',
+        (s) => s.kind === CONSUMER && s.attributes['messaging.zeromq.socket.type'] === 'dealer',
+      );
       expect(routerRecv.parentSpanId).toBe(send.spanId);
       expect(routerSend.parentSpanId).toBe(routerRecv.spanId);
       expect(dealerRecv.parentSpanId).toBe(routerSend.spanId);
@@ -218,13 +259,13 @@ describe.each(['tcp', 'ipc'])('two agent processes over %s', transport => {
   it('v5-compat on("message"): work done in the callback joins the trace with zero code', async () => {
     const id = `compat-${transport}`;
     await get(front, `compat?id=${id}`);
-    const line = await compat.waitForJson<{ compat: string[] }>(v => Array.isArray(v.compat));
+    const line = await compat.waitForJson<{ compat: string[] }>((v) => Array.isArray(v.compat));
     expect(line.compat).toEqual(['compat', id]);
-    const trace = await traceOf(s => inService(frontService)(s) && s.kind === SERVER && pathOf(s) === '/compat', 5);
-    const send = one(trace, 'front PRODUCER', s => s.kind === PRODUCER);
-    const recv = one(trace, 'compat CONSUMER', s => inService(compatService)(s) && s.kind === CONSUMER);
-    const client = one(trace, 'compat CLIENT', s => inService(compatService)(s) && s.kind === CLIENT);
-    const sink = one(trace, 'SERVER /sink', s => s.kind === SERVER && pathOf(s) === '/sink');
+    const trace = await traceOf((s) => inService(frontService)(s) && s.kind === SERVER && pathOf(s) === '/compat', 5);
+    const send = one(trace, 'front PRODUCER', (s) => s.kind === PRODUCER);
+    const recv = one(trace, 'compat CONSUMER', (s) => inService(compatService)(s) && s.kind === CONSUMER);
+    const client = one(trace, 'compat CLIENT', (s) => inService(compatService)(s) && s.kind === CLIENT);
+    const sink = one(trace, 'SERVER /sink', (s) => s.kind === SERVER && pathOf(s) === '/sink');
     expect(recv.parentSpanId).toBe(send.spanId);
     expect(client.parentSpanId).toBe(recv.spanId);
     expect(sink.parentSpanId).toBe(client.spanId);
@@ -242,13 +283,19 @@ describe.skipIf(!hasPyzmq)('pyzmq peers (examples/python-peer)', () => {
     const child = spawn(PYTHON, ['peer.py', ...args], { cwd: PYTHON_PEER, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', d => (out += d));
-    child.stderr.on('data', d => (err += d));
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     const records = new Promise<PyRecord[]>((resolve, reject) =>
-      child.on('exit', code => {
+      child.on('exit', (code) => {
         clearTimeout(timer);
-        if (code === 0) resolve(out.trim().split('\n').map(l => JSON.parse(l) as PyRecord));
+        if (code === 0)
+          resolve(
+            out
+              .trim()
+              .split('\n')
+              .map((l) => JSON.parse(l) as PyRecord),
+          );
         else reject(new Error(`peer.py ${args.join(' ')} exited ${code}: ${err}`));
       }),
     );
@@ -265,7 +312,7 @@ describe.skipIf(!hasPyzmq)('pyzmq peers (examples/python-peer)', () => {
     expect(record!.frames.slice(0, 3)).toEqual(sent('on'));
     expect(record!.frames).toHaveLength(4);
     const decoded = decodeTraceFrame(Buffer.from(record!.frames[3]!, 'hex'));
-    const [producer] = await receiver.waitForSpans(s => inService('zmq-front-py-on')(s) && s.kind === PRODUCER);
+    const [producer] = await receiver.waitForSpans((s) => inService('zmq-front-py-on')(s) && s.kind === PRODUCER);
     expect(decoded).toMatchObject({ traceId: producer!.traceId, spanId: producer!.spanId, traceFlags: 1 });
   });
 
@@ -275,7 +322,7 @@ describe.skipIf(!hasPyzmq)('pyzmq peers (examples/python-peer)', () => {
     await get(front, 'python?id=off');
     const [record] = await peer.records;
     expect(record!.frames).toEqual(sent('off'));
-    await receiver.waitForSpans(s => inService('zmq-front-py-off')(s) && s.kind === PRODUCER);
+    await receiver.waitForSpans((s) => inService('zmq-front-py-off')(s) && s.kind === PRODUCER);
   });
 
   it('a pyzmq relay reads the frame, recovers the trace id and continues the trace back into Node', async () => {
@@ -284,14 +331,17 @@ describe.skipIf(!hasPyzmq)('pyzmq peers (examples/python-peer)', () => {
     await get(front, 'python?id=relay&wait=1');
     const [record] = await peer.records;
     expect(record!.frames).toEqual(sent('relay'));
-    const trace = await traceOf(s => inService('zmq-front-py-relay')(s) && s.kind === SERVER && pathOf(s) === '/python', 5);
-    const producer = one(trace, 'front PRODUCER', s => s.kind === PRODUCER);
+    const trace = await traceOf(
+      (s) => inService('zmq-front-py-relay')(s) && s.kind === SERVER && pathOf(s) === '/python',
+      5,
+    );
+    const producer = one(trace, 'front PRODUCER', (s) => s.kind === PRODUCER);
     expect(record!.context).toMatchObject({ trace_id: producer.traceId, span_id: producer.spanId });
-    const consumer = one(trace, 'front CONSUMER', s => s.kind === CONSUMER);
+    const consumer = one(trace, 'front CONSUMER', (s) => s.kind === CONSUMER);
     // The Node consumer's parent is the span the Python peer reported sending from.
     expect(consumer.parentSpanId).toBe(record!.sent!.span_id);
     expect(record!.sent!.trace_id).toBe(producer.traceId);
-    const sink = one(trace, 'SERVER /sink', s => s.kind === SERVER && pathOf(s) === '/sink');
+    const sink = one(trace, 'SERVER /sink', (s) => s.kind === SERVER && pathOf(s) === '/sink');
     expect(sink.traceId).toBe(producer.traceId);
   });
 });

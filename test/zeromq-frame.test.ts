@@ -2,9 +2,9 @@
 // (no exception, nothing accepted that would not re-encode byte for byte, no application frame lost or altered).
 import { describe, expect, it } from 'vitest';
 import {
-  FRAME_MAGIC,
   decodeTraceFrame,
   encodeTraceFrame,
+  FRAME_MAGIC,
   takeTraceFrame,
 } from '../src/instrumentations/zeromq/propagator.js';
 import type { TraceFrame } from '../src/instrumentations/zeromq/types.js';
@@ -27,7 +27,7 @@ function rng(seed: number) {
   };
   const hexId = (n: number) => {
     let id = bytes(n).toString('hex');
-    if (/^0+$/.test(id)) id = id.slice(0, -1) + '1';
+    if (/^0+$/.test(id)) id = `${id.slice(0, -1)}1`;
     return id;
   };
   const ascii = (n: number) => {
@@ -55,7 +55,8 @@ function randomTraceFrame(r: Rng): TraceFrame {
 function fuzzInput(r: Rng): Buffer {
   const kind = r.int(3);
   if (kind === 0) return r.bytes(r.int(80));
-  if (kind === 1) return Buffer.concat([FRAME_MAGIC, Buffer.from([r.int(4) === 0 ? r.int(256) : 1]), r.bytes(r.int(90))]);
+  if (kind === 1)
+    return Buffer.concat([FRAME_MAGIC, Buffer.from([r.int(4) === 0 ? r.int(256) : 1]), r.bytes(r.int(90))]);
   const frame = Buffer.from(encodeTraceFrame(randomTraceFrame(r))!);
   const t = frame.readUInt16BE(30);
   switch (r.int(8)) {
@@ -93,8 +94,15 @@ describe('trace-context frame: format', () => {
       baggage: 'userId=alice',
     };
     const golden =
-      'ff5a5443' + '01' + '01' + '4bf92f3577b34da6a3ce929d0e0e4736' + '00f067aa0ba902b7' + '0011' +
-      Buffer.from('congo=t61rcWkgMzE').toString('hex') + '000c' + Buffer.from('userId=alice').toString('hex');
+      'ff5a5443' +
+      '01' +
+      '01' +
+      '4bf92f3577b34da6a3ce929d0e0e4736' +
+      '00f067aa0ba902b7' +
+      '0011' +
+      Buffer.from('congo=t61rcWkgMzE').toString('hex') +
+      '000c' +
+      Buffer.from('userId=alice').toString('hex');
     expect(encodeTraceFrame(fields)!.toString('hex')).toBe(golden);
     expect(decodeTraceFrame(Buffer.from(golden, 'hex'))).toEqual(fields);
     // Minimal frame: 34 bytes, both strings empty.
@@ -104,7 +112,13 @@ describe('trace-context frame: format', () => {
   });
 
   it('rejects what the spec rejects', () => {
-    const ok = encodeTraceFrame({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0, traceState: '', baggage: '' })!;
+    const ok = encodeTraceFrame({
+      traceId: 'a'.repeat(32),
+      spanId: 'b'.repeat(16),
+      traceFlags: 0,
+      traceState: '',
+      baggage: '',
+    })!;
     expect(decodeTraceFrame(ok)).toBeDefined();
     const version2 = Buffer.from(ok);
     version2[4] = 2;
@@ -117,13 +131,37 @@ describe('trace-context frame: format', () => {
     // A plain Uint8Array (not a Buffer) is read the same way.
     expect(decodeTraceFrame(new Uint8Array(ok))).toEqual(decodeTraceFrame(ok));
     // The encoder refuses invalid ids and drops unrepresentable fields instead of failing.
-    expect(encodeTraceFrame({ traceId: '0'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0, traceState: '', baggage: '' })).toBeUndefined();
-    expect(encodeTraceFrame({ traceId: 'x'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0, traceState: '', baggage: '' })).toBeUndefined();
-    expect(encodeTraceFrame({ traceId: 'a'.repeat(31), spanId: 'b'.repeat(16), traceFlags: 0, traceState: '', baggage: '' })).toBeUndefined();
+    expect(
+      encodeTraceFrame({ traceId: '0'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0, traceState: '', baggage: '' }),
+    ).toBeUndefined();
+    expect(
+      encodeTraceFrame({ traceId: 'x'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0, traceState: '', baggage: '' }),
+    ).toBeUndefined();
+    expect(
+      encodeTraceFrame({ traceId: 'a'.repeat(31), spanId: 'b'.repeat(16), traceFlags: 0, traceState: '', baggage: '' }),
+    ).toBeUndefined();
     // A character outside ASCII whose low 7 bits are a hex digit ('š' is U+0161, and 0x61 is 'a') is no digit.
-    expect(encodeTraceFrame({ traceId: 'a'.repeat(31) + '\u0161', spanId: 'b'.repeat(16), traceFlags: 0, traceState: '', baggage: '' })).toBeUndefined();
-    expect(encodeTraceFrame({ traceId: 'A'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0, traceState: '', baggage: '' })!.subarray(6, 22).equals(Buffer.alloc(16, 0xaa))).toBe(true);
-    const dropped = encodeTraceFrame({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0, traceState: 'é=1', baggage: 'k=v' })!;
+    expect(
+      encodeTraceFrame({
+        traceId: `${'a'.repeat(31)}\u0161`,
+        spanId: 'b'.repeat(16),
+        traceFlags: 0,
+        traceState: '',
+        baggage: '',
+      }),
+    ).toBeUndefined();
+    expect(
+      encodeTraceFrame({ traceId: 'A'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0, traceState: '', baggage: '' })!
+        .subarray(6, 22)
+        .equals(Buffer.alloc(16, 0xaa)),
+    ).toBe(true);
+    const dropped = encodeTraceFrame({
+      traceId: 'a'.repeat(32),
+      spanId: 'b'.repeat(16),
+      traceFlags: 0,
+      traceState: 'é=1',
+      baggage: 'k=v',
+    })!;
     expect(decodeTraceFrame(dropped)).toMatchObject({ traceState: '', baggage: 'k=v' });
   });
 });
@@ -188,12 +226,12 @@ describe('trace-context frame: properties (seeded)', () => {
     let appendedCount = 0;
     for (let i = 0; i < 10_000; i++) {
       const app = Array.from({ length: 1 + r.int(6) }, appFrame);
-      const expectedHex = app.map(f => f.toString('hex')).join(',');
+      const expectedHex = app.map((f) => f.toString('hex')).join(',');
       const appended = r.int(2) === 0;
       const sent = randomTraceFrame(r);
       const message = appended ? [...app, encodeTraceFrame(sent)!] : [...app];
       const taken = takeTraceFrame(message);
-      const gotHex = message.map(f => f.toString('hex')).join(',');
+      const gotHex = message.map((f) => f.toString('hex')).join(',');
       let ok: boolean;
       if (appended) {
         // From an agent: its frame is always last, and only it is removed.
@@ -201,7 +239,13 @@ describe('trace-context frame: properties (seeded)', () => {
         ok = JSON.stringify(taken?.frame) === JSON.stringify(sent) && gotHex === expectedHex;
       } else if (app.length >= 2 && decodeTraceFrame(app[app.length - 1])) {
         // Documented: a message of 2+ frames ending in a valid frame is read as carrying context.
-        ok = taken !== undefined && gotHex === app.slice(0, -1).map(f => f.toString('hex')).join(',');
+        ok =
+          taken !== undefined &&
+          gotHex ===
+            app
+              .slice(0, -1)
+              .map((f) => f.toString('hex'))
+              .join(',');
       } else {
         ok = taken === undefined && gotHex === expectedHex;
       }
@@ -212,7 +256,13 @@ describe('trace-context frame: properties (seeded)', () => {
   });
 
   it('a single-frame message is never stripped, whatever it contains', () => {
-    const frame = encodeTraceFrame({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 1, traceState: '', baggage: '' })!;
+    const frame = encodeTraceFrame({
+      traceId: 'a'.repeat(32),
+      spanId: 'b'.repeat(16),
+      traceFlags: 1,
+      traceState: '',
+      baggage: '',
+    })!;
     const message = [frame];
     expect(takeTraceFrame(message)).toBeUndefined();
     expect(message).toEqual([frame]);

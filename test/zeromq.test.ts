@@ -5,19 +5,28 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DiagLogLevel, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, diag, trace, type Span } from '@opentelemetry/api';
+import {
+  context,
+  DiagLogLevel,
+  diag,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ZeroMqInstrumentation,
   contextOf,
   decodeTraceFrame,
   encodeTraceFrame,
   withMessageContext,
+  ZeroMqInstrumentation,
 } from '../src/instrumentations/zeromq/index.js';
 import { attachContext } from '../src/instrumentations/zeromq/message-context.js';
 import { agentState } from '../src/state.js';
-import { setupTracing, waitFor, within, type Harness } from './fixtures/zmq-harness/tracing.js';
+import { type Harness, setupTracing, waitFor, within } from './fixtures/zmq-harness/tracing.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const plainPull = path.join(here, 'fixtures', 'zmq-plain', 'pull.cjs');
@@ -32,11 +41,11 @@ function track<T extends { close(): unknown; closed: boolean }>(socket: T): T {
 }
 
 const tracer = () => trace.getTracer('zeromq-test');
-const hex = (frames: Buffer[]) => frames.map(f => f.toString('hex'));
-const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
+const hex = (frames: Buffer[]) => frames.map((f) => f.toString('hex'));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function only(kind: SpanKind, spans = h.spans()): ReadableSpan[] {
-  return spans.filter(s => s.kind === kind);
+  return spans.filter((s) => s.kind === kind);
 }
 
 function parentOf(span: ReadableSpan): string | undefined {
@@ -45,7 +54,7 @@ function parentOf(span: ReadableSpan): string | undefined {
 
 /** Runs fn inside a new active span that is ended afterwards; returns the span. */
 async function inSpan(name: string, fn: () => Promise<unknown>): Promise<Span> {
-  return tracer().startActiveSpan(name, async span => {
+  return tracer().startActiveSpan(name, async (span) => {
     try {
       await fn();
     } finally {
@@ -80,9 +89,13 @@ async function pushPull(endpoint: string) {
 }
 
 describe('zeromq: producer/consumer spans', () => {
-  it('inside a trace the sampler drops: no spans, the send resolves as zeromq\'s own, the context still travels', async () => {
+  it("inside a trace the sampler drops: no spans, the send resolves as zeromq's own, the context still travels", async () => {
     const { push, pull } = await pushPull('tcp://127.0.0.1:*');
-    const unsampled = trace.setSpanContext(ROOT_CONTEXT, { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 0 });
+    const unsampled = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      traceFlags: 0,
+    });
     const sent = context.with(unsampled, () => push.send(['job', '7']));
     await expect(sent).resolves.toBeUndefined();
     const msg = await within(pull.receive(), 'message');
@@ -132,7 +145,7 @@ describe('zeromq: producer/consumer spans', () => {
     const { push, pull } = await pushPull(endpoint);
     const outer = await inSpan('outer', () => push.send(['ipc', Buffer.from([7])]));
     const got = await within(pull.receive(), 'message');
-    expect(got.map(f => f.toString('hex'))).toEqual([Buffer.from('ipc').toString('hex'), '07']);
+    expect(got.map((f) => f.toString('hex'))).toEqual([Buffer.from('ipc').toString('hex'), '07']);
     const [producer] = only(SpanKind.PRODUCER);
     const [consumer] = only(SpanKind.CONSUMER);
     expect(producer!.name).toBe(`send ${endpoint}`);
@@ -153,7 +166,7 @@ describe('zeromq: producer/consumer spans', () => {
     expect(seen).toEqual([['m0'], ['m1'], ['m2']]);
     const consumers = only(SpanKind.CONSUMER);
     const producers = only(SpanKind.PRODUCER);
-    expect(consumers.map(parentOf)).toEqual(producers.map(p => p.spanContext().spanId));
+    expect(consumers.map(parentOf)).toEqual(producers.map((p) => p.spanContext().spanId));
   });
 
   it('Pub/Sub with several topics: prefix filtering is unchanged', async () => {
@@ -175,8 +188,8 @@ describe('zeromq: producer/consumer spans', () => {
     }
     expect(got.a.length && got.b.length).toBeTruthy();
     for (const topic of ['a', 'b', 'ab', 'c', 'ba', 'aEND', 'bEND']) await pub.send([topic, `payload-${topic}`]);
-    await waitFor(() => got.a.some(m => m[0] === 'aEND') && got.b.some(m => m[0] === 'bEND'), 'end markers');
-    const data = (key: 'a' | 'b') => got[key].filter(m => m[0] !== 'sync');
+    await waitFor(() => got.a.some((m) => m[0] === 'aEND') && got.b.some((m) => m[0] === 'bEND'), 'end markers');
+    const data = (key: 'a' | 'b') => got[key].filter((m) => m[0] !== 'sync');
     expect(data('a')).toEqual([
       ['a', 'payload-a'],
       ['ab', 'payload-ab'],
@@ -188,7 +201,7 @@ describe('zeromq: producer/consumer spans', () => {
       ['bEND', 'payload-bEND'],
     ]);
     // Every delivered copy continues the publisher's trace.
-    const producers = new Map(only(SpanKind.PRODUCER).map(s => [s.spanContext().spanId, s]));
+    const producers = new Map(only(SpanKind.PRODUCER).map((s) => [s.spanContext().spanId, s]));
     const consumers = only(SpanKind.CONSUMER);
     expect(consumers.length).toBeGreaterThanOrEqual(6);
     for (const c of consumers) expect(producers.has(parentOf(c)!)).toBe(true);
@@ -221,7 +234,7 @@ describe('zeromq: producer/consumer spans', () => {
     expect((await within(b.receive(), 'b')).map(String)).toEqual(['to-b']);
     await b.send(['to-a', '']);
     expect((await within(a.receive(), 'a')).map(String)).toEqual(['to-a', '']);
-    expect(only(SpanKind.CONSUMER).map(parentOf)).toEqual(only(SpanKind.PRODUCER).map(p => p.spanContext().spanId));
+    expect(only(SpanKind.CONSUMER).map(parentOf)).toEqual(only(SpanKind.PRODUCER).map((p) => p.spanContext().spanId));
   });
 });
 
@@ -253,11 +266,19 @@ describe('zeromq: replies', () => {
     expect(replies).toEqual([['pong:first'], ['pong:second']]);
     const spans = h.spans();
     for (const client of clients) {
-      const inTrace = spans.filter(s => s.spanContext().traceId === client.spanContext().traceId);
-      const reqSend = inTrace.find(s => s.kind === SpanKind.PRODUCER && s.attributes['messaging.zeromq.socket.type'] === 'req')!;
-      const repRecv = inTrace.find(s => s.kind === SpanKind.CONSUMER && s.attributes['messaging.zeromq.socket.type'] === 'rep')!;
-      const repSend = inTrace.find(s => s.kind === SpanKind.PRODUCER && s.attributes['messaging.zeromq.socket.type'] === 'rep')!;
-      const reqRecv = inTrace.find(s => s.kind === SpanKind.CONSUMER && s.attributes['messaging.zeromq.socket.type'] === 'req')!;
+      const inTrace = spans.filter((s) => s.spanContext().traceId === client.spanContext().traceId);
+      const reqSend = inTrace.find(
+        (s) => s.kind === SpanKind.PRODUCER && s.attributes['messaging.zeromq.socket.type'] === 'req',
+      )!;
+      const repRecv = inTrace.find(
+        (s) => s.kind === SpanKind.CONSUMER && s.attributes['messaging.zeromq.socket.type'] === 'rep',
+      )!;
+      const repSend = inTrace.find(
+        (s) => s.kind === SpanKind.PRODUCER && s.attributes['messaging.zeromq.socket.type'] === 'rep',
+      )!;
+      const reqRecv = inTrace.find(
+        (s) => s.kind === SpanKind.CONSUMER && s.attributes['messaging.zeromq.socket.type'] === 'req',
+      )!;
       expect(parentOf(reqSend)).toBe(client.spanContext().spanId);
       expect(parentOf(repRecv)).toBe(reqSend.spanContext().spanId);
       expect(parentOf(repSend)).toBe(repRecv.spanContext().spanId);
@@ -294,10 +315,16 @@ describe('zeromq: replies', () => {
     expect((await within(dealers.d2.receive(), 'd2 reply')).map(String)).toEqual(['reply to d2']);
     const spans = h.spans();
     for (const id of ['d1', 'd2'] as const) {
-      const inTrace = spans.filter(s => s.spanContext().traceId === outer[id].spanContext().traceId);
-      const routerRecv = inTrace.find(s => s.kind === SpanKind.CONSUMER && s.attributes['messaging.zeromq.socket.type'] === 'router')!;
-      const routerSend = inTrace.find(s => s.kind === SpanKind.PRODUCER && s.attributes['messaging.zeromq.socket.type'] === 'router')!;
-      const dealerRecv = inTrace.find(s => s.kind === SpanKind.CONSUMER && s.attributes['messaging.zeromq.socket.type'] === 'dealer')!;
+      const inTrace = spans.filter((s) => s.spanContext().traceId === outer[id].spanContext().traceId);
+      const routerRecv = inTrace.find(
+        (s) => s.kind === SpanKind.CONSUMER && s.attributes['messaging.zeromq.socket.type'] === 'router',
+      )!;
+      const routerSend = inTrace.find(
+        (s) => s.kind === SpanKind.PRODUCER && s.attributes['messaging.zeromq.socket.type'] === 'router',
+      )!;
+      const dealerRecv = inTrace.find(
+        (s) => s.kind === SpanKind.CONSUMER && s.attributes['messaging.zeromq.socket.type'] === 'dealer',
+      )!;
       expect(routerRecv).toBeDefined();
       expect(parentOf(routerSend)).toBe(routerRecv.spanContext().spanId);
       expect(parentOf(dealerRecv)).toBe(routerSend.spanContext().spanId);
@@ -327,22 +354,37 @@ describe('zeromq: frames on the wire', () => {
       ['x', ['78']],
       [null, ['']],
       [[Buffer.alloc(0)], ['']],
-      [[Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)], ['', '', '']],
+      [
+        [Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)],
+        ['', '', ''],
+      ],
       [new Uint8Array([1, 2, 3]), ['010203']],
       [new Uint8Array([9, 8]).buffer, ['0908']],
       [42, [Buffer.from('42').toString('hex')]],
-      [['head', markerButBroken], [Buffer.from('head').toString('hex'), markerButBroken.toString('hex')]],
-      [[markerButBroken, 'tail'], [markerButBroken.toString('hex'), Buffer.from('tail').toString('hex')]],
+      [
+        ['head', markerButBroken],
+        [Buffer.from('head').toString('hex'), markerButBroken.toString('hex')],
+      ],
+      [
+        [markerButBroken, 'tail'],
+        [markerButBroken.toString('hex'), Buffer.from('tail').toString('hex')],
+      ],
       // The application's own last frame is a valid context frame: ours goes after it, so it is delivered.
       [[validLooking], [validLooking.toString('hex')]],
-      [['body', validLooking], [Buffer.from('body').toString('hex'), validLooking.toString('hex')]],
+      [
+        ['body', validLooking],
+        [Buffer.from('body').toString('hex'), validLooking.toString('hex')],
+      ],
     ];
     const big = Buffer.alloc(1 << 20);
     for (let i = 0; i < big.length; i++) big[i] = i % 251;
-    cases.push([[big, 'end'], [big.toString('hex'), Buffer.from('end').toString('hex')]]);
+    cases.push([
+      [big, 'end'],
+      [big.toString('hex'), Buffer.from('end').toString('hex')],
+    ]);
     for (let n = 0; n < 60; n++) {
       const frames = Array.from({ length: 1 + Math.floor(rand() * 6) }, randomFrame);
-      cases.push([frames, frames.map(f => f.toString('hex'))]);
+      cases.push([frames, frames.map((f) => f.toString('hex'))]);
     }
     for (const [message, expected] of cases) {
       await push.send(message as Buffer[]);
@@ -359,20 +401,26 @@ describe('zeromq: frames on the wire', () => {
     const push = track(new h.zmq.Push({ linger: 0 }));
     await push.bind('tcp://127.0.0.1:*');
     const env = { ...process.env };
-    delete env['NODE_OPTIONS'];
-    const child = spawn(process.execPath, [plainPull, push.lastEndpoint!, '2'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    delete env.NODE_OPTIONS;
+    const child = spawn(process.execPath, [plainPull, push.lastEndpoint!, '2'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
-    child.stdout.on('data', d => (out += d));
-    child.stderr.on('data', d => (err += d));
-    const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)));
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const frames = [Buffer.from([0, 0xff]), Buffer.alloc(0), 'text'];
     await push.send(frames); // propagation on
     h.instrumentation.setConfig({ propagation: false });
     await push.send(frames);
     expect(await within(exited, 'plain peer', 15000)).toBe(0);
     expect(err).toBe('');
-    const [withFrame, without] = out.trim().split('\n').map(line => JSON.parse(line) as string[]);
+    const [withFrame, without] = out
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as string[]);
     const sent = ['00ff', '', Buffer.from('text').toString('hex')];
     expect(without).toEqual(sent);
     expect(withFrame!.slice(0, 3)).toEqual(sent);
@@ -418,7 +466,7 @@ describe('zeromq: frames on the wire', () => {
     const port = Number(stream.lastEndpoint!.split(':').pop());
     const client = net.connect(port, '127.0.0.1');
     let received = Buffer.alloc(0);
-    client.on('data', d => (received = Buffer.concat([received, d])));
+    client.on('data', (d) => (received = Buffer.concat([received, d])));
     const [id, empty] = await within(stream.receive(), 'connect notification');
     expect(empty!.length).toBe(0);
     client.write('hi');
@@ -446,7 +494,7 @@ describe('zeromq: errors', () => {
     const [producer] = only(SpanKind.PRODUCER);
     expect(producer!.status.code).toBe(SpanStatusCode.ERROR);
     expect(producer!.attributes['error.type']).toBe('EAGAIN');
-    expect(producer!.events.some(e => e.name === 'exception')).toBe(true);
+    expect(producer!.events.some((e) => e.name === 'exception')).toBe(true);
   });
 
   it('a receive timeout (EAGAIN) records nothing; a synchronous error is rethrown unchanged and recorded', async () => {
@@ -495,7 +543,11 @@ describe('zeromq: continuing the trace on the receiving side', () => {
     expect(msg).toEqual([Buffer.from('job'), Buffer.from('1')]);
     expect(contextOf([...msg])).toBeUndefined();
     // attached again (a frames array handed back in): the newer context wins
-    const other = trace.setSpanContext(ROOT_CONTEXT, { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 1 });
+    const other = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: 'a'.repeat(32),
+      spanId: 'b'.repeat(16),
+      traceFlags: 1,
+    });
     const copy = [...msg];
     attachContext(copy, contextOf(msg)!);
     attachContext(copy, other);
@@ -507,13 +559,13 @@ describe('zeromq: continuing the trace on the receiving side', () => {
       return 'done';
     });
     expect(result).toBe('done');
-    const work = h.spans().find(s => s.name === 'work')!;
+    const work = h.spans().find((s) => s.name === 'work')!;
     expect(parentOf(work)).toBe(consumer!.spanContext().spanId);
     // A further send from inside the message context continues the same trace.
     const next = await pushPull('tcp://127.0.0.1:*');
     await withMessageContext(msg, () => next.push.send('forwarded'));
     await within(next.pull.receive(), 'forwarded');
-    const forwardProducer = only(SpanKind.PRODUCER).find(s => s.attributes['messaging.message.body.size'] === 9)!;
+    const forwardProducer = only(SpanKind.PRODUCER).find((s) => s.attributes['messaging.message.body.size'] === 9)!;
     expect(forwardProducer.spanContext().traceId).toBe(consumer!.spanContext().traceId);
   });
 
@@ -539,31 +591,43 @@ describe('zeromq: continuing the trace on the receiving side', () => {
     const push = compat.socket('push');
     push.setsockopt(compat.options.linger, 0);
     push.connect(endpoint);
-    track({ close: () => pull.close(), get closed() { return pull.closed; } });
-    track({ close: () => push.close(), get closed() { return push.closed; } });
+    track({
+      close: () => pull.close(),
+      get closed() {
+        return pull.closed;
+      },
+    });
+    track({
+      close: () => push.close(),
+      get closed() {
+        return push.closed;
+      },
+    });
     const seen: Array<{ frames: string[]; active?: string; fromFirstFrame?: string }> = [];
     pull.on('message', (...frames: Buffer[]) => {
       const fromFirstFrame = trace.getSpanContext(contextOf(frames[0]) ?? ROOT_CONTEXT)?.spanId;
       seen.push({ frames: frames.map(String), active: trace.getActiveSpan()?.spanContext().spanId, fromFirstFrame });
     });
     // Three sends in a row: the first goes out at once, the other two wait in compat's queue.
-    const outers = ['s1', 's2', 's3'].map(name => {
+    const outers = ['s1', 's2', 's3'].map((name) => {
       const span = tracer().startSpan(name);
       context.with(trace.setSpan(context.active(), span), () => push.send([name, Buffer.from([0])]));
       span.end();
       return span;
     });
     await waitFor(() => seen.length === 3, 'compat messages');
-    expect(seen.map(s => s.frames)).toEqual([
+    expect(seen.map((s) => s.frames)).toEqual([
       ['s1', '\0'],
       ['s2', '\0'],
       ['s3', '\0'],
     ]);
     const spans = h.spans();
     outers.forEach((outer, i) => {
-      const producer = spans.find(s => s.kind === SpanKind.PRODUCER && parentOf(s) === outer.spanContext().spanId)!;
+      const producer = spans.find((s) => s.kind === SpanKind.PRODUCER && parentOf(s) === outer.spanContext().spanId)!;
       expect(producer).toBeDefined();
-      const consumer = spans.find(s => s.kind === SpanKind.CONSUMER && parentOf(s) === producer.spanContext().spanId)!;
+      const consumer = spans.find(
+        (s) => s.kind === SpanKind.CONSUMER && parentOf(s) === producer.spanContext().spanId,
+      )!;
       expect(seen[i]!.active).toBe(consumer.spanContext().spanId);
       expect(seen[i]!.fromFirstFrame).toBe(consumer.spanContext().spanId);
     });
@@ -618,7 +682,7 @@ describe('zeromq: patching', () => {
       expect(definition!.patch!(fake, '7.0.0')).toBe(fake);
       expect(definition!.files[0]!.patch(fake, '7.0.0')).toBe(fake);
       expect((FakeSocket.prototype as { send: unknown }).send).toBe(send);
-      expect(warnings.filter(w => w.includes('zeromq 7.0.0 is not supported'))).toHaveLength(1);
+      expect(warnings.filter((w) => w.includes('zeromq 7.0.0 is not supported'))).toHaveLength(1);
     } finally {
       diag.disable();
     }

@@ -5,7 +5,7 @@ const port = Number(process.env.PORT ?? 3000);
 const downstream = process.env.DOWNSTREAM_URL;
 
 http
-  .createServer(async (req, res) => {
+  .createServer(async (_req, res) => {
     const extra = downstream ? ` + ${await (await fetch(downstream)).text()}` : '';
     res.end(`hello from ${process.env.FD_SERVICE_NAME ?? 'server'}${extra}\n`);
   })

@@ -1,5 +1,5 @@
 // Stage 3: the detokenizer. Turns ids into text and sends it back to the front end.
-import { Pull, Push } from 'zeromq';
+
 import {
   TraceSpanName,
   traceSetProcPropagateContext,
@@ -8,6 +8,7 @@ import {
   traceSliceStart,
   withMessageContext,
 } from '@x/trace-agent';
+import { Pull, Push } from 'zeromq';
 
 const fromScheduler = new Pull();
 await fromScheduler.bind(process.env.DETOKENIZER_IN);

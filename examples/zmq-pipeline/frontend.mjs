@@ -1,8 +1,8 @@
 // Stage 1: the HTTP front end and tokenizer. POST /generate {"prompt": "..."} → tokens go to the scheduler over
 // ZeroMQ; the text comes back from the detokenizer; the request is answered and finished here.
-import http from 'node:http';
+
 import { randomUUID } from 'node:crypto';
-import { Pull, Push } from 'zeromq';
+import http from 'node:http';
 import {
   TraceSpanName,
   traceEvent,
@@ -13,6 +13,7 @@ import {
   traceSliceStart,
   withMessageContext,
 } from '@x/trace-agent';
+import { Pull, Push } from 'zeromq';
 
 const toScheduler = new Push();
 await toScheduler.bind(process.env.SCHEDULER_IN);

@@ -23,7 +23,12 @@ const freePort = () =>
       s.close(() => res(port));
     });
   });
-const [httpPort, schedulerIn, detokenizerIn, frontendIn] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+const [httpPort, schedulerIn, detokenizerIn, frontendIn] = await Promise.all([
+  freePort(),
+  freePort(),
+  freePort(),
+  freePort(),
+]);
 const env = {
   ...process.env,
   TRACES_ENABLE: 'true',
@@ -65,7 +70,9 @@ try {
 
 const cli = join(root, 'dist', 'src', 'cli', 'index.js');
 const tree = spawnSync(process.execPath, [cli, 'tree', traceFile], { stdio: 'inherit' });
-const perfetto = spawnSync(process.execPath, [cli, 'perfetto', traceFile, '-o', perfettoFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+const perfetto = spawnSync(process.execPath, [cli, 'perfetto', traceFile, '-o', perfettoFile], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
 console.log(`\nspans (OTLP/JSON lines): ${traceFile}`);
 console.log(`Perfetto / chrome://tracing file: ${perfettoFile}  (open it in https://ui.perfetto.dev)`);
 process.exitCode = tree.status || perfetto.status || 0;

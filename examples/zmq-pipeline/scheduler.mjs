@@ -1,7 +1,6 @@
 // Stage 2: the scheduler. Receives tokens over ZeroMQ, "runs the model" (prefill, then one decode step per
 // output token), and sends the generated ids to the detokenizer.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pull, Push } from 'zeromq';
 import {
   TraceSpanName,
   traceEvent,
@@ -11,6 +10,7 @@ import {
   traceSliceStart,
   withMessageContext,
 } from '@x/trace-agent';
+import { Pull, Push } from 'zeromq';
 
 const fromFrontend = new Pull();
 fromFrontend.connect(process.env.SCHEDULER_IN);

@@ -3,7 +3,7 @@
 // messages that are off unless DEBUG names require-in-the-middle. The agent's own diagnostics use OTEL_LOG_LEVEL.
 'use strict';
 function createDebug() {
-  const debug = function () {};
+  const debug = () => {};
   debug.enabled = false;
   debug.extend = createDebug;
   return debug;

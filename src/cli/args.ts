@@ -58,7 +58,8 @@ export function parseArgs(command: string, argv: readonly string[], specs: reado
       continue;
     }
     const value = inline ?? argv[++i];
-    if (value === undefined) throw new UsageError(`option --${spec.name} needs a value; see \`trace-agent ${command} --help\``);
+    if (value === undefined)
+      throw new UsageError(`option --${spec.name} needs a value; see \`trace-agent ${command} --help\``);
     const list = out.values.get(spec.name) ?? [];
     if (!spec.repeat && list.length) throw new UsageError(`option --${spec.name} given twice`);
     list.push(value);
@@ -72,6 +73,7 @@ export function intOption(parsed: Parsed, name: string, min: number, max: number
   const raw = parsed.values.get(name)?.[0];
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
   return n;
 }

@@ -9,7 +9,7 @@ import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import { gzipSync } from 'node:zlib';
 import type { OtlpConfig } from '../config/index.js';
-import { otlpSerializer, type OtlpSerializer } from '../exporters/otlp-serializer.js';
+import { type OtlpSerializer, otlpSerializer } from '../exporters/otlp-serializer.js';
 import { GRPC_PATHS, grpcFrame, readTlsFiles, type Signal, type TlsFiles } from '../exporters/otlp-wire.js';
 import { messageOf } from './errors.js';
 
@@ -33,7 +33,9 @@ export async function probeEndpoint(signal: Signal, otlp: OtlpConfig, timeoutMs:
     return { ok: false, summary: messageOf(err), hint: 'fix the path, or unset the variable to use the system CAs' };
   }
   try {
-    return otlp.protocol === 'grpc' ? await probeGrpc(signal, otlp, tls, timeoutMs) : await probeHttp(signal, otlp, tls, timeoutMs);
+    return otlp.protocol === 'grpc'
+      ? await probeGrpc(signal, otlp, tls, timeoutMs)
+      : await probeHttp(signal, otlp, tls, timeoutMs);
   } catch (err) {
     return failure(err, otlp, timeoutMs);
   }
@@ -74,10 +76,22 @@ function probeHttp(signal: Signal, otlp: OtlpConfig, tls: TlsFiles, timeoutMs: n
       res.on('error', reject);
       res.on('end', () => {
         const latencyMs = Math.round(performance.now() - started);
-        resolve(httpVerdict(res.statusCode ?? 0, res.statusMessage ?? '', String(res.headers['content-type'] ?? ''), Buffer.concat(chunks), ser, latencyMs, otlp));
+        resolve(
+          httpVerdict(
+            res.statusCode ?? 0,
+            res.statusMessage ?? '',
+            String(res.headers['content-type'] ?? ''),
+            Buffer.concat(chunks),
+            ser,
+            latencyMs,
+            otlp,
+          ),
+        );
       });
     });
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -95,10 +109,20 @@ function httpVerdict(
   const head = `HTTP ${status}${statusText ? ` ${statusText}` : ''} in ${latencyMs} ms`;
   if (status >= 200 && status < 300) {
     if (/text\/html/i.test(contentType)) {
-      return { ok: false, latencyMs, summary: `${head}, but the answer is an HTML page, not an OTLP response`, hint: 'this is a web server, not an OTLP receiver: check the host, port and path' };
+      return {
+        ok: false,
+        latencyMs,
+        summary: `${head}, but the answer is an HTML page, not an OTLP response`,
+        hint: 'this is a web server, not an OTLP receiver: check the host, port and path',
+      };
     }
     const partial = partialSuccess(ser, body);
-    return { ok: true, latencyMs, summary: `${head}: the endpoint accepts OTLP ${otlp.protocol}`, ...(partial ? { hint: `the receiver says: ${partial}` } : {}) };
+    return {
+      ok: true,
+      latencyMs,
+      summary: `${head}: the endpoint accepts OTLP ${otlp.protocol}`,
+      ...(partial ? { hint: `the receiver says: ${partial}` } : {}),
+    };
   }
   const text = snippet(body);
   const summary = `${head}${text ? `: ${text}` : ''}`;
@@ -112,7 +136,9 @@ function httpVerdict(
     415: `the receiver does not accept ${otlp.protocol === 'http/json' ? 'JSON' : 'protobuf'}: try OTEL_EXPORTER_OTLP_PROTOCOL=${otlp.protocol === 'http/json' ? 'http/protobuf' : 'http/json'}`,
     429: 'the receiver is throttling: spans would be retried and may be dropped',
   };
-  const hint = hints[status] ?? (status >= 500 ? 'the receiver (or a proxy in front of it) is failing: check its logs' : undefined);
+  const hint =
+    hints[status] ??
+    (status >= 500 ? 'the receiver (or a proxy in front of it) is failing: check its logs' : undefined);
   return { ok: false, latencyMs, summary, ...(hint ? { hint } : {}) };
 }
 
@@ -176,7 +202,10 @@ function probeGrpc(signal: Signal, otlp: OtlpConfig, tls: TlsFiles, timeoutMs: n
       done(() => {
         const latencyMs = Math.round(performance.now() - started);
         if (grpcStatus === undefined) {
-          if (!httpStatus) return reject(Object.assign(new Error('the stream closed without an answer'), { code: 'ERR_HTTP2_STREAM_ERROR' }));
+          if (!httpStatus)
+            return reject(
+              Object.assign(new Error('the stream closed without an answer'), { code: 'ERR_HTTP2_STREAM_ERROR' }),
+            );
           return resolve({
             ok: false,
             latencyMs,
@@ -223,7 +252,12 @@ function grpcVerdict(code: number, message: string, latencyMs: number): ProbeRes
     16: 'authentication failed: check the headers (OTEL_EXPORTER_OTLP_HEADERS / EXPORTER_OTLP_HEADERS)',
   };
   const hint = hints[code];
-  return { ok: false, latencyMs, summary: `${head}${message ? `: ${oneLine(message)}` : ''}`, ...(hint ? { hint } : {}) };
+  return {
+    ok: false,
+    latencyMs,
+    summary: `${head}${message ? `: ${oneLine(message)}` : ''}`,
+    ...(hint ? { hint } : {}),
+  };
 }
 
 /** Turns a transport error into a sentence and advice. Messages are Node's, which never contain header values. */
@@ -238,13 +272,25 @@ function failure(err: unknown, otlp: OtlpConfig, timeoutMs: number): ProbeResult
       ? 'is this an OTLP/HTTP port (usually 4318)? Then set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf'
       : 'is this a gRPC port (usually 4317)? Then set OTEL_EXPORTER_OTLP_PROTOCOL=grpc';
   if (code === 'ECONNREFUSED') {
-    return { ok: false, summary: `connection refused by ${hostPort}`, hint: 'nothing listens there: start the collector, or fix the endpoint (EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT)' };
+    return {
+      ok: false,
+      summary: `connection refused by ${hostPort}`,
+      hint: 'nothing listens there: start the collector, or fix the endpoint (EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT)',
+    };
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return { ok: false, summary: `cannot resolve the host name ${url.hostname}`, hint: 'check the host in the endpoint variable, and DNS' };
+    return {
+      ok: false,
+      summary: `cannot resolve the host name ${url.hostname}`,
+      hint: 'check the host in the endpoint variable, and DNS',
+    };
   }
   if (code === 'ETIMEDOUT') {
-    return { ok: false, summary: `no answer from ${hostPort} within ${timeoutMs} ms`, hint: 'a firewall, a wrong port, or a receiver that hangs; OTEL_EXPORTER_OTLP_TIMEOUT sets the limit' };
+    return {
+      ok: false,
+      summary: `no answer from ${hostPort} within ${timeoutMs} ms`,
+      hint: 'a firewall, a wrong port, or a receiver that hangs; OTEL_EXPORTER_OTLP_TIMEOUT sets the limit',
+    };
   }
   if (isTlsError(code, msg)) {
     const plain = /wrong version number|packet length too long|unknown protocol|http request/i.test(msg);
@@ -259,17 +305,37 @@ function failure(err: unknown, otlp: OtlpConfig, timeoutMs: number): ProbeResult
         : 'the certificate is not trusted: set OTEL_EXPORTER_OTLP_CERTIFICATE to the PEM file of the CA that signed it',
     };
   }
-  if (code.startsWith('HPE_') || code.startsWith('ERR_HTTP2') || code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up|protocol error/i.test(msg)) {
-    return { ok: false, summary: `the connection to ${hostPort} failed without an OTLP answer (${code || msg})`, hint: `the endpoint may speak another protocol: ${otherProtocol}` };
+  if (
+    code.startsWith('HPE_') ||
+    code.startsWith('ERR_HTTP2') ||
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    /socket hang up|protocol error/i.test(msg)
+  ) {
+    return {
+      ok: false,
+      summary: `the connection to ${hostPort} failed without an OTLP answer (${code || msg})`,
+      hint: `the endpoint may speak another protocol: ${otherProtocol}`,
+    };
   }
-  if (code === 'ERR_INVALID_CHAR' || code === 'ERR_HTTP_INVALID_HEADER_VALUE' || code === 'ERR_HTTP2_INVALID_HEADER_VALUE') {
-    return { ok: false, summary: `a header cannot be sent: ${msg}`, hint: 'check the header variables (values must be printable text; percent-encode the rest)' };
+  if (
+    code === 'ERR_INVALID_CHAR' ||
+    code === 'ERR_HTTP_INVALID_HEADER_VALUE' ||
+    code === 'ERR_HTTP2_INVALID_HEADER_VALUE'
+  ) {
+    return {
+      ok: false,
+      summary: `a header cannot be sent: ${msg}`,
+      hint: 'check the header variables (values must be printable text; percent-encode the rest)',
+    };
   }
   return { ok: false, summary: `${code ? `${code}: ` : ''}${msg}` };
 }
 
 function isTlsError(code: string, msg: string): boolean {
-  return /^ERR_SSL_|^ERR_TLS_|CERT|SELF_SIGNED|UNABLE_TO_|DEPTH_ZERO/.test(code) || /\bSSL\b|\bTLS\b|certificate/i.test(msg);
+  return (
+    /^ERR_SSL_|^ERR_TLS_|CERT|SELF_SIGNED|UNABLE_TO_|DEPTH_ZERO/.test(code) || /\bSSL\b|\bTLS\b|certificate/i.test(msg)
+  );
 }
 
 /** The partial_success of an export response (rejected items or an error message), if any. */
@@ -294,7 +360,7 @@ function snippet(body: Buffer): string {
 }
 
 function oneLine(s: string): string {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes
   return s.replace(/[\u0000-\u001f]+/g, ' ').trim();
 }
 

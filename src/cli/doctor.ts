@@ -2,15 +2,23 @@
 // that set it, or "default"), with header values and URL credentials redacted; then one empty export to each
 // configured OTLP endpoint, and a verdict. Exit status 0 when tracing can work, 1 when it cannot.
 import { accessSync, constants, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { DEFAULT_INSTRUMENTATIONS, parsePairs, readConfig, redactUrl, type AgentConfig, type Env, type OtlpConfig } from '../config/index.js';
+import { dirname } from 'node:path';
 import { MIN_NODE, nodeIsSupported } from '../agent.js';
 import { isTrue } from '../config/env.js';
+import {
+  type AgentConfig,
+  DEFAULT_INSTRUMENTATIONS,
+  type Env,
+  type OtlpConfig,
+  parsePairs,
+  readConfig,
+  redactUrl,
+} from '../config/index.js';
 import { redactor, safeDecode } from '../diag.js';
 import type { Signal } from '../exporters/otlp-wire.js';
-import { intOption, parseArgs, type OptionSpec } from './args.js';
+import { intOption, type OptionSpec, parseArgs } from './args.js';
+import { type ProbeResult, probeEndpoint } from './doctor-probe.js';
 import { EXIT_FAIL, UsageError } from './errors.js';
-import { probeEndpoint, type ProbeResult } from './doctor-probe.js';
 import { packageVersion } from './version.js';
 
 export const DOCTOR_HELP = `Usage: trace-agent doctor [options]
@@ -45,7 +53,12 @@ const OPTIONS: OptionSpec[] = [
 const DEFAULT_MAX_TIMEOUT_MS = 10_000;
 const TRACES_HEADER_VARS = ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'EXPORTER_OTLP_HEADERS'];
 const LOGS_HEADER_VARS = ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_LOGS_HEADERS', 'EXPORTER_OTLP_HEADERS'];
-const ENDPOINT_VARS = ['EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT'];
+const ENDPOINT_VARS = [
+  'EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT',
+];
 
 export async function runDoctor(argv: readonly string[]): Promise<number> {
   const parsed = parseArgs('doctor', argv, OPTIONS);
@@ -54,7 +67,9 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (parsed.positionals.length) {
-    throw new UsageError(`\`trace-agent doctor\` takes no arguments (got ${parsed.positionals.join(' ')}); see \`trace-agent doctor --help\``);
+    throw new UsageError(
+      `\`trace-agent doctor\` takes no arguments (got ${parsed.positionals.join(' ')}); see \`trace-agent doctor --help\``,
+    );
   }
   const env = process.env as Env;
   const cwd = process.cwd();
@@ -74,7 +89,9 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
   const problems: string[] = [];
   const notes: string[] = [];
   if (!nodeIsSupported(process.versions.node)) {
-    problems.push(`this Node (${process.version}) is older than ${MIN_NODE.join('.')}: the agent stays off on it (if your app runs on a newer Node, run the doctor with that Node)`);
+    problems.push(
+      `this Node (${process.version}) is older than ${MIN_NODE.join('.')}: the agent stays off on it (if your app runs on a newer Node, run the doctor with that Node)`,
+    );
   }
   if (!config.enabled) problems.push(offReason(env));
 
@@ -83,13 +100,16 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
   const timeoutMs = intOption(parsed, 'timeout', 1, 600_000) ?? Math.min(config.otlp.timeoutMs, DEFAULT_MAX_TIMEOUT_MS);
   const offline = parsed.flags.get('offline') === true;
   if (!config.exporters.length) {
-    problems.push('TRACES_EXPORTER / OTEL_TRACES_EXPORTER is "none": spans are recorded but sent nowhere; set it to otlp, console or file');
+    problems.push(
+      'TRACES_EXPORTER / OTEL_TRACES_EXPORTER is "none": spans are recorded but sent nowhere; set it to otlp, console or file',
+    );
     out('  traces: no exporter (none)');
   }
   const probes: { signal: Signal; otlp: OtlpConfig }[] = [];
   if (config.exporters.includes('otlp')) probes.push({ signal: 'traces', otlp: config.otlp });
   if (config.logs.exporters.includes('otlp')) probes.push({ signal: 'logs', otlp: config.logs.otlp });
-  if (config.exporters.includes('console')) out('  traces → console: spans are printed on the app\'s stdout (nothing to check)');
+  if (config.exporters.includes('console'))
+    out("  traces → console: spans are printed on the app's stdout (nothing to check)");
   if (config.exporters.includes('file')) {
     const fileProblem = checkWritable(config.filePath);
     out(`  traces → file ${config.filePath}: ${fileProblem ?? 'writable'}`);
@@ -116,7 +136,13 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
     return EXIT_FAIL;
   }
   const where = config.exporters
-    .map((e) => (e === 'otlp' ? `${describeTarget(config.otlp)}${offline ? ' (not checked)' : ''}` : e === 'file' ? `the file ${config.filePath}` : 'the console'))
+    .map((e) =>
+      e === 'otlp'
+        ? `${describeTarget(config.otlp)}${offline ? ' (not checked)' : ''}`
+        : e === 'file'
+          ? `the file ${config.filePath}`
+          : 'the console',
+    )
     .join(' and ');
   out(`Verdict: OK — tracing is on; spans go to ${where}.${notes.length ? ` Also: ${notes.join('; ')}.` : ''}`);
   return 0;
@@ -136,17 +162,34 @@ function printConfig(out: Out, c: AgentConfig, env: Env): void {
   const section = (title: string) => rows.push([`\u0000${title}`, '', '']);
 
   section('Tracing');
-  row('tracing', c.enabled ? 'on' : 'off', c.sources.sdkDisabled && isTrue(env.OTEL_SDK_DISABLED) ? 'OTEL_SDK_DISABLED' : src('enabled', 'default (off)'));
+  row(
+    'tracing',
+    c.enabled ? 'on' : 'off',
+    c.sources.sdkDisabled && isTrue(env.OTEL_SDK_DISABLED) ? 'OTEL_SDK_DISABLED' : src('enabled', 'default (off)'),
+  );
   row('service.name', c.serviceName, serviceNameSource(c));
-  row('host.name', c.hostName, c.sources.hostName ?? (c.resourceAttributes['host.name'] === c.hostName ? 'OTEL_RESOURCE_ATTRIBUTES' : 'default (OS hostname)'));
+  row(
+    'host.name',
+    c.hostName,
+    c.sources.hostName ??
+      (c.resourceAttributes['host.name'] === c.hostName ? 'OTEL_RESOURCE_ATTRIBUTES' : 'default (OS hostname)'),
+  );
   row('resource attributes', pairs(c.resourceAttributes) || '(none)', src('resourceAttributes'));
   row('resource detectors', [...c.resourceDetectors].join(','), src('resourceDetectors'));
-  row('exporters', c.exporters.join(',') || 'none', src('exporters', `default (${c.sources.endpoint ? 'an endpoint variable is set' : 'no endpoint variable is set'})`));
+  row(
+    'exporters',
+    c.exporters.join(',') || 'none',
+    src('exporters', `default (${c.sources.endpoint ? 'an endpoint variable is set' : 'no endpoint variable is set'})`),
+  );
   row('file', c.filePath, src('filePath', 'default (./otel_traces.jsonl)'));
   row('sampler', c.sampler.name, src('sampler'));
   row('sampler ratio', String(c.sampler.ratio), src('samplerArg'));
   row('propagators', c.propagators.join(',') || 'none', src('propagators'));
-  row('instrumentations', c.instrumentations.enabled?.join(',') ?? DEFAULT_INSTRUMENTATIONS.join(','), src('instrumentations.enabled'));
+  row(
+    'instrumentations',
+    c.instrumentations.enabled?.join(',') ?? DEFAULT_INSTRUMENTATIONS.join(','),
+    src('instrumentations.enabled'),
+  );
   row('disabled instrumentations', c.instrumentations.disabled.join(',') || '(none)', src('instrumentations.disabled'));
   row('ZeroMQ propagation', String(c.zmqPropagation), src('zmqPropagation'));
   row('shutdown timeout', `${c.shutdownTimeoutMs} ms`, src('shutdownTimeoutMs'));
@@ -162,7 +205,14 @@ function printConfig(out: Out, c: AgentConfig, env: Env): void {
   row('export timeout', `${c.batch.exportTimeoutMs} ms`, src('batch.exportTimeoutMs'));
 
   section('Logs');
-  row('exporters', c.logs.exporters.join(',') || 'none', src('logs.exporters', `default (${c.exporters.includes('otlp') ? 'otlp, as traces go over OTLP' : 'none, as traces do not go over OTLP'})`));
+  row(
+    'exporters',
+    c.logs.exporters.join(',') || 'none',
+    src(
+      'logs.exporters',
+      `default (${c.exporters.includes('otlp') ? 'otlp, as traces go over OTLP' : 'none, as traces do not go over OTLP'})`,
+    ),
+  );
   row('console capture', String(c.logs.console), src('logs.console'));
   row('format', c.logs.format, src('logs.format'));
   if (c.logs.exporters.includes('otlp')) otlpRows(row, c.logs.otlp, env, c.sources, 'logs.', LOGS_HEADER_VARS);
@@ -189,11 +239,35 @@ function otlpRows(
   headerVars: string[],
 ): void {
   const src = (key: string, fallback = 'default') => sources[prefix + key] ?? fallback;
-  const endpointSource = prefix && !sources['logs.endpoint'] ? (sources.endpoint ? `${sources.endpoint} (as traces)` : 'default') : src('endpoint');
+  const endpointSource =
+    prefix && !sources['logs.endpoint']
+      ? sources.endpoint
+        ? `${sources.endpoint} (as traces)`
+        : 'default'
+      : src('endpoint');
   const protocolDefault = o.protocol === 'http/protobuf' ? "default (the endpoint's port is 4318)" : 'default';
-  row('protocol', o.protocol, src('protocol', prefix ? (sources.protocol ? `${sources.protocol} (as traces)` : `${protocolDefault === 'default' ? 'default' : protocolDefault} (as traces)`) : protocolDefault));
+  row(
+    'protocol',
+    o.protocol,
+    src(
+      'protocol',
+      prefix
+        ? sources.protocol
+          ? `${sources.protocol} (as traces)`
+          : `${protocolDefault === 'default' ? 'default' : protocolDefault} (as traces)`
+        : protocolDefault,
+    ),
+  );
   row('endpoint', displayUrl(o.url), endpointSource);
-  row('transport', o.url.startsWith('https://') ? 'TLS (https://)' : o.protocol === 'grpc' ? 'plaintext gRPC (http://)' : 'plaintext HTTP (http://)', 'from the endpoint scheme');
+  row(
+    'transport',
+    o.url.startsWith('https://')
+      ? 'TLS (https://)'
+      : o.protocol === 'grpc'
+        ? 'plaintext gRPC (http://)'
+        : 'plaintext HTTP (http://)',
+    'from the endpoint scheme',
+  );
   const keys = Object.keys(o.headers).sort();
   if (!keys.length) row('headers', '(none)', 'default');
   for (const key of keys) row('header', `${key}=<redacted>`, headerSource(env, headerVars, key));
@@ -224,7 +298,8 @@ function serviceNameSource(c: AgentConfig): string {
 }
 
 function offReason(env: Env): string {
-  if (isTrue(env.OTEL_SDK_DISABLED)) return 'tracing is off: OTEL_SDK_DISABLED=true forces it off whatever TRACES_ENABLE says';
+  if (isTrue(env.OTEL_SDK_DISABLED))
+    return 'tracing is off: OTEL_SDK_DISABLED=true forces it off whatever TRACES_ENABLE says';
   if (env.TRACES_ENABLE === undefined || !env.TRACES_ENABLE.trim()) return 'tracing is off: set TRACES_ENABLE=true';
   return `tracing is off: TRACES_ENABLE is not one of 1/true/yes/on; set TRACES_ENABLE=true`;
 }
@@ -249,8 +324,6 @@ function pairs(o: Record<string, string>): string {
     .join(',');
 }
 
-
-
 /** Whether the agent could append to the file: it creates it, so the directory must be writable. */
 function checkWritable(path: string): string | undefined {
   try {
@@ -260,7 +333,11 @@ function checkWritable(path: string): string | undefined {
     return undefined;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? `the directory ${dirname(path)} does not exist` : code === 'EACCES' ? 'permission denied' : String(code ?? err);
+    return code === 'ENOENT'
+      ? `the directory ${dirname(path)} does not exist`
+      : code === 'EACCES'
+        ? 'permission denied'
+        : String(code ?? err);
   }
 }
 

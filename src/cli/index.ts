@@ -50,7 +50,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`trace-agent ${name}: ${err.message}\n`);
       return err.exitCode;
     }
-    process.stderr.write(`trace-agent ${name}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : messageOf(err)}\n`);
+    process.stderr.write(
+      `trace-agent ${name}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : messageOf(err)}\n`,
+    );
     return EXIT_FAIL;
   }
 }

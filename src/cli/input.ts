@@ -2,7 +2,7 @@
 import type { OptionSpec, Parsed } from './args.js';
 import { UsageError } from './errors.js';
 import type { Span } from './model.js';
-import { readTraceFile, type ReadStats } from './otlp-json.js';
+import { type ReadStats, readTraceFile } from './otlp-json.js';
 
 export const INPUT_OPTIONS: OptionSpec[] = [
   { name: 'skip-invalid' },
@@ -21,8 +21,12 @@ Lines of logs or metrics in the same file are skipped.`;
 /** The one positional <file>; stdin is not supported because the reader needs the size for progress. */
 export function inputPath(command: string, parsed: Parsed): string {
   const [file, ...extra] = parsed.positionals;
-  if (!file) throw new UsageError(`\`trace-agent ${command}\` needs a trace file; see \`trace-agent ${command} --help\``);
-  if (extra.length) throw new UsageError(`\`trace-agent ${command}\` takes one file, got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`);
+  if (!file)
+    throw new UsageError(`\`trace-agent ${command}\` needs a trace file; see \`trace-agent ${command} --help\``);
+  if (extra.length)
+    throw new UsageError(
+      `\`trace-agent ${command}\` takes one file, got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`,
+    );
   return file;
 }
 

@@ -6,7 +6,15 @@ import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync
 import type { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { CliError, messageOf } from './errors.js';
-import { KIND_NAMES, type AttrValue, type Attrs, type Resource, type Span, type SpanEvent, type SpanLink } from './model.js';
+import {
+  type Attrs,
+  type AttrValue,
+  KIND_NAMES,
+  type Resource,
+  type Span,
+  type SpanEvent,
+  type SpanLink,
+} from './model.js';
 import { Progress, type ProgressMode } from './progress.js';
 
 export interface ReadOptions {
@@ -36,7 +44,8 @@ export interface ReadResult {
   stats: ReadStats;
 }
 
-const HOW_TO_RECORD = 'TRACES_ENABLE=true TRACES_EXPORTER=file TRACES_FILE=traces.jsonl node --import @x/trace-agent app.js';
+const HOW_TO_RECORD =
+  'TRACES_ENABLE=true TRACES_EXPORTER=file TRACES_FILE=traces.jsonl node --import @x/trace-agent app.js';
 const FORMAT_HINT =
   'The input must hold one OTLP/JSON ExportTraceServiceRequest per line, as TRACES_EXPORTER=file or the ' +
   "OpenTelemetry Collector's file exporter (format: json) writes";
@@ -68,7 +77,8 @@ export async function readTraceFile(path: string, opts: ReadOptions = {}): Promi
         nl = chunk.indexOf(10, start);
       }
       if (wholeFile) break;
-      if (start < chunk.length) carry = carry ? Buffer.concat([carry, chunk.subarray(start)]) : Buffer.from(chunk.subarray(start));
+      if (start < chunk.length)
+        carry = carry ? Buffer.concat([carry, chunk.subarray(start)]) : Buffer.from(chunk.subarray(start));
       progress.update(raw.bytesRead, sink.spans.length);
     }
     if (!wholeFile && carry && sink.addLine(carry, true) === 'whole-file') wholeFile = true;
@@ -107,12 +117,14 @@ export function parseTraceText(text: string, name = '<text>', opts: ReadOptions 
 function fileSize(path: string): number {
   try {
     const st = statSync(path);
-    if (st.isDirectory()) throw new CliError(`${path} is a directory; give the trace file itself (one JSON export request per line)`);
+    if (st.isDirectory())
+      throw new CliError(`${path} is a directory; give the trace file itself (one JSON export request per line)`);
     return st.size;
   } catch (err) {
     if (err instanceof CliError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new CliError(`cannot read ${path}: no such file. Record one with:\n  ${HOW_TO_RECORD}`);
+    if (code === 'ENOENT')
+      throw new CliError(`cannot read ${path}: no such file. Record one with:\n  ${HOW_TO_RECORD}`);
     if (code === 'EACCES') throw new CliError(`cannot read ${path}: permission denied`);
     throw new CliError(`cannot read ${path}: ${messageOf(err)}`);
   }
@@ -137,7 +149,10 @@ function sniffEncoding(path: string): Encoding {
   }
 }
 
-type ZstdZlib = typeof zlib & { createZstdDecompress?: () => NodeJS.ReadWriteStream; zstdDecompressSync?: (b: Buffer) => Buffer };
+type ZstdZlib = typeof zlib & {
+  createZstdDecompress?: () => NodeJS.ReadWriteStream;
+  zstdDecompressSync?: (b: Buffer) => Buffer;
+};
 
 function decompress(raw: Readable, encoding: Encoding, path: string): Readable {
   if (encoding === 'plain') return raw;
@@ -146,7 +161,9 @@ function decompress(raw: Readable, encoding: Encoding, path: string): Readable {
   else {
     const z = zlib as ZstdZlib;
     if (!z.createZstdDecompress) {
-      throw new CliError(`${path} is zstd-compressed and this Node (${process.version}) cannot decompress zstd; run \`zstd -d ${path}\` first`);
+      throw new CliError(
+        `${path} is zstd-compressed and this Node (${process.version}) cannot decompress zstd; run \`zstd -d ${path}\` first`,
+      );
     }
     stream = z.createZstdDecompress();
   }
@@ -156,7 +173,9 @@ function decompress(raw: Readable, encoding: Encoding, path: string): Readable {
 
 function readWhole(path: string, size: number, encoding: Encoding): string {
   if (size > WHOLE_FILE_LIMIT) {
-    throw new CliError(`${path} is one JSON document spread over many lines and too large to read whole; write it one request per line`);
+    throw new CliError(
+      `${path} is one JSON document spread over many lines and too large to read whole; write it one request per line`,
+    );
   }
   const buf = readFileSync(path);
   if (encoding === 'gzip') return zlib.gunzipSync(buf).toString('utf8');
@@ -166,7 +185,8 @@ function readWhole(path: string, size: number, encoding: Encoding): string {
 
 function describeIoError(err: unknown, encoding: Encoding): string {
   const code = (err as NodeJS.ErrnoException).code;
-  if (encoding !== 'plain' && typeof code === 'string' && code.startsWith('Z_')) return `the ${encoding} data is corrupt or truncated (${messageOf(err)})`;
+  if (encoding !== 'plain' && typeof code === 'string' && code.startsWith('Z_'))
+    return `the ${encoding} data is corrupt or truncated (${messageOf(err)})`;
   return messageOf(err);
 }
 
@@ -214,7 +234,8 @@ export function normId(v: unknown, bytes: 8 | 16): string | undefined | null {
     } else return null;
   } else {
     const data = Array.isArray(v) ? v : isObj(v) && v.type === 'Buffer' ? v.data : undefined;
-    if (!Array.isArray(data) || data.length !== bytes || !data.every((b) => Number.isInteger(b) && b >= 0 && b < 256)) return null;
+    if (!Array.isArray(data) || data.length !== bytes || !data.every((b) => Number.isInteger(b) && b >= 0 && b < 256))
+      return null;
     hex = Buffer.from(data as number[]).toString('hex');
   }
   return /^0+$/.test(hex) ? undefined : hex;
@@ -240,7 +261,7 @@ function normEnum(v: unknown, names: readonly string[], prefix: string): number 
   if (/^\d+$/.test(v)) return normEnum(Number(v), names, prefix);
   const name = v.toUpperCase().replace(prefix, '');
   const i = names.indexOf(name);
-  return i < 0 ? 0 : i;
+  return Math.max(i, 0);
 }
 
 export function normKind(v: unknown): number {
@@ -334,7 +355,8 @@ class SpanSink {
       value = JSON.parse(text);
     } catch (err) {
       const trimmed = text.trim();
-      if (first && (trimmed === '{' || trimmed === '[' || /^[[{]\s*"?[A-Za-z_]*"?\s*:?\s*[[{]?$/.test(trimmed))) return 'whole-file';
+      if (first && (trimmed === '{' || trimmed === '[' || /^[[{]\s*"?[A-Za-z_]*"?\s*:?\s*[[{]?$/.test(trimmed)))
+        return 'whole-file';
       if (last && !first) {
         // A writer killed mid-line leaves a partial last line: everything before it is still good.
         this.stats.truncatedLastLine = true;
@@ -342,7 +364,9 @@ class SpanSink {
         return 'ok';
       }
       if (first && (buf.includes(0) || !isLikelyText(buf))) {
-        throw new CliError(`${this.name} is not a text file. ${FORMAT_HINT} (the Collector's \`format: proto\` files cannot be read).`);
+        throw new CliError(
+          `${this.name} is not a text file. ${FORMAT_HINT} (the Collector's \`format: proto\` files cannot be read).`,
+        );
       }
       this.invalid(lineNo, `not JSON (${messageOf(err)})${consoleHint(text)}`);
       return 'ok';
@@ -374,7 +398,8 @@ class SpanSink {
 
   /** Returns why the value is not an OTLP trace request, or '' when it was taken. */
   private addRequest(req: unknown, lineNo: number): string {
-    if (!isObj(req)) return `JSON, but not an OTLP ExportTraceServiceRequest (a ${Array.isArray(req) ? 'list' : typeof req})`;
+    if (!isObj(req))
+      return `JSON, but not an OTLP ExportTraceServiceRequest (a ${Array.isArray(req) ? 'list' : typeof req})`;
     const resourceSpans = pick(req, 'resourceSpans');
     if (resourceSpans === undefined) {
       if (['resourceLogs', 'resourceMetrics', 'resourceProfiles'].some((k) => pick(req, k) !== undefined)) {
@@ -430,7 +455,13 @@ class SpanSink {
       attributes: normAttributes(s.attributes),
       events: arr(s.events).flatMap((e): SpanEvent[] => {
         if (!isObj(e)) return [];
-        return [{ timeNs: normNanos(pick(e, 'timeUnixNano')) ?? startNs, name: typeof e.name === 'string' ? e.name : '', attributes: normAttributes(e.attributes) }];
+        return [
+          {
+            timeNs: normNanos(pick(e, 'timeUnixNano')) ?? startNs,
+            name: typeof e.name === 'string' ? e.name : '',
+            attributes: normAttributes(e.attributes),
+          },
+        ];
       }),
       links: arr(s.links).flatMap((l): SpanLink[] => {
         if (!isObj(l)) return [];
@@ -471,7 +502,9 @@ class SpanSink {
 
   private invalid(lineNo: number, why: string): void {
     if (!this.opts.skipInvalid) {
-      throw new CliError(`${this.name}:${lineNo}: ${why}.\n${FORMAT_HINT}; pass --skip-invalid to skip lines like this one.`);
+      throw new CliError(
+        `${this.name}:${lineNo}: ${why}.\n${FORMAT_HINT}; pass --skip-invalid to skip lines like this one.`,
+      );
     }
     this.stats.invalidLines++;
     if (!this.firstInvalid) this.firstInvalid = `line ${lineNo}: ${why}`;
@@ -481,8 +514,12 @@ class SpanSink {
     const warn = this.opts.warn;
     if (!warn) return;
     const s = this.stats;
-    if (s.invalidLines) warn(`${this.name}: skipped ${s.invalidLines} invalid line(s); the first: ${this.firstInvalid}`);
-    if (s.badSpans) warn(`${this.name}: skipped ${s.badSpans} span(s) without a valid traceId, spanId or startTimeUnixNano (first on line ${this.firstBadSpanLine})`);
+    if (s.invalidLines)
+      warn(`${this.name}: skipped ${s.invalidLines} invalid line(s); the first: ${this.firstInvalid}`);
+    if (s.badSpans)
+      warn(
+        `${this.name}: skipped ${s.badSpans} span(s) without a valid traceId, spanId or startTimeUnixNano (first on line ${this.firstBadSpanLine})`,
+      );
     if (s.duplicateSpans) warn(`${this.name}: ignored ${s.duplicateSpans} duplicate span(s) (same trace and span id)`);
     if (s.otherSignals) warn(`${this.name}: skipped ${s.otherSignals} line(s) of logs/metrics`);
   }
@@ -490,8 +527,10 @@ class SpanSink {
 
 /** Names formats people confuse with OTLP/JSON, so the error can say what the file is. */
 function otherFormat(o: Obj): string {
-  if (Array.isArray(o.traceEvents)) return '; this is a Chrome trace-event file already: open it in https://ui.perfetto.dev';
-  if (Array.isArray(o.data) && o.data.some((d) => isObj(d) && 'traceID' in d)) return '; this looks like a Jaeger JSON export, not OTLP';
+  if (Array.isArray(o.traceEvents))
+    return '; this is a Chrome trace-event file already: open it in https://ui.perfetto.dev';
+  if (Array.isArray(o.data) && o.data.some((d) => isObj(d) && 'traceID' in d))
+    return '; this looks like a Jaeger JSON export, not OTLP';
   if ('traceId' in o && 'id' in o) return '; this looks like Zipkin JSON, not OTLP';
   if ('traceId' in o && 'spanId' in o) return '; this is a single span, not an export request';
   return '';

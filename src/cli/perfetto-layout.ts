@@ -98,7 +98,14 @@ export function layoutTraces(traces: readonly Trace[]): Layout {
     const span = node.span;
     let proc = procs.get(span.resource.serviceName);
     if (!proc) {
-      proc = { pid: procs.size + 1, serviceName: span.resource.serviceName, groups: new Map(), lanes: [], hosts: new Set(), osPids: new Set() };
+      proc = {
+        pid: procs.size + 1,
+        serviceName: span.resource.serviceName,
+        groups: new Map(),
+        lanes: [],
+        hosts: new Set(),
+        osPids: new Set(),
+      };
       procs.set(span.resource.serviceName, proc);
     }
     noteResource(proc, span);
@@ -125,7 +132,8 @@ export function layoutTraces(traces: readonly Trace[]): Layout {
       slot.lane.times.add(at);
     }
   }
-  for (const slot of slots) if (slot.enclosing) slot.enclosing.firstInner = Math.min(slot.enclosing.firstInner, slot.start);
+  for (const slot of slots)
+    if (slot.enclosing) slot.enclosing.firstInner = Math.min(slot.enclosing.firstInner, slot.start);
 
   const bySpan = new Map<string, Slot>();
   for (const slot of slots) bySpan.set(spanKey(slot.node.span.traceId, slot.node.span.spanId), slot);
@@ -148,7 +156,11 @@ interface Timed {
   adjusted: boolean;
 }
 
-function effectiveTimes(traces: readonly Trace[], toUs: (ns: bigint) => number, groupOf: (n: TraceNode) => { key: string }): Timed[] {
+function effectiveTimes(
+  traces: readonly Trace[],
+  toUs: (ns: bigint) => number,
+  groupOf: (n: TraceNode) => { key: string },
+): Timed[] {
   const out: Timed[] = [];
   for (const trace of traces) {
     // Parents before children (an explicit stack: traces can be deep).
@@ -187,9 +199,12 @@ export function eventUs(slot: Slot, us: number): number {
 }
 
 function place(proc: Proc, group: Group, node: TraceNode, start: number, end: number, parent: Slot | undefined): Slot {
-  const candidates = parent && parent.lane.group === group ? [parent.lane, ...group.lanes.filter((l) => l !== parent.lane)] : group.lanes;
+  const candidates =
+    parent && parent.lane.group === group
+      ? [parent.lane, ...group.lanes.filter((l) => l !== parent.lane)]
+      : group.lanes;
   for (const lane of candidates) {
-    const enclosing = fit(lane, node, start, end);
+    const enclosing = fitsIn(lane, node, start, end);
     if (enclosing !== false) return push(lane, node, start, end, enclosing);
   }
   const lane: Lane = { proc, group, tid: 0, name: '', sortIndex: 0, stack: [], times: new Set() };
@@ -209,7 +224,7 @@ function push(lane: Lane, node: TraceNode, start: number, end: number, enclosing
  * slice it would be drawn inside (undefined for none), or false. Pops what has ended, by Perfetto's rule: a
  * slice is closed at a timestamp equal to its end, except that zero-length slices stack on each other.
  */
-function fit(lane: Lane, node: TraceNode, start: number, end: number): Slot | undefined | false {
+function fitsIn(lane: Lane, node: TraceNode, start: number, end: number): Slot | undefined | false {
   const stack = lane.stack;
   const zero = end === start;
   while (stack.length) {
@@ -240,7 +255,10 @@ function groupResolver(): (node: TraceNode) => { key: string; name: string } {
       chain.push(n);
       const span = n.span;
       if (typeof span.attributes.thread_label === 'string') {
-        found = { key: `thread\u0000${span.resource.place}\u0000${span.name}`, name: span.name || String(span.attributes.thread_label) };
+        found = {
+          key: `thread\u0000${span.resource.place}\u0000${span.name}`,
+          name: span.name || String(span.attributes.thread_label),
+        };
         break;
       }
       const parent: TraceNode | undefined = n.parent;

@@ -3,11 +3,11 @@
 // perfetto-layout.ts; span events are thread-scoped instant ('i') events; span links, and parents drawn on
 // another track or in another process, are flow arrows ('s' → 'f').
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { parseArgs, type OptionSpec } from './args.js';
+import { type OptionSpec, parseArgs } from './args.js';
 import { CliError, messageOf } from './errors.js';
 import { INPUT_FORMATS, INPUT_HELP, INPUT_OPTIONS, inputPath, loadSpans, noSpansMessage } from './input.js';
-import { kindName, STATUS_ERROR, STATUS_OK, type Attrs } from './model.js';
-import { eventUs, layoutTraces, spanKey, type Layout, type Slot } from './perfetto-layout.js';
+import { type Attrs, kindName, STATUS_ERROR, STATUS_OK } from './model.js';
+import { eventUs, type Layout, layoutTraces, type Slot, spanKey } from './perfetto-layout.js';
 import { buildTraces } from './traces.js';
 
 export const PERFETTO_HELP = `Usage: trace-agent perfetto <file> [-o out.json] [options]
@@ -63,7 +63,9 @@ export async function runPerfetto(argv: readonly string[]): Promise<number> {
     `wrote ${output === '-' ? 'stdout' : output}: ${layout.procs.length} process(es), ${tracks} track(s), ` +
     `${counts.slices} slice(s), ${counts.instants} instant event(s), ${counts.links + counts.parents} flow arrow(s) ` +
     `(${counts.links} link, ${counts.parents} parent)`;
-  const note = counts.danglingLinks ? `; ${counts.danglingLinks} link(s) point to spans not in the file (kept in the slice arguments)` : '';
+  const note = counts.danglingLinks
+    ? `; ${counts.danglingLinks} link(s) point to spans not in the file (kept in the slice arguments)`
+    : '';
   (output === '-' ? process.stderr : process.stdout).write(
     `${summary}${note}\nOpen it at https://ui.perfetto.dev ("Open trace file") or in chrome://tracing.\n`,
   );
@@ -91,11 +93,23 @@ export function buildEvents(layout: Layout): { records: string[]; counts: Counts
   for (const proc of layout.procs) {
     meta.push(json({ name: 'process_name', ph: 'M', pid: proc.pid, tid: 0, args: { name: proc.serviceName } }));
     meta.push(json({ name: 'process_sort_index', ph: 'M', pid: proc.pid, tid: 0, args: { sort_index: proc.pid } }));
-    const labels = [...[...proc.hosts].sort().map((h) => `host ${h}`), ...[...proc.osPids].sort((a, b) => a - b).map((p) => `pid ${p}`)];
-    if (labels.length) meta.push(json({ name: 'process_labels', ph: 'M', pid: proc.pid, tid: 0, args: { labels: labels.join(', ') } }));
+    const labels = [
+      ...[...proc.hosts].sort().map((h) => `host ${h}`),
+      ...[...proc.osPids].sort((a, b) => a - b).map((p) => `pid ${p}`),
+    ];
+    if (labels.length)
+      meta.push(json({ name: 'process_labels', ph: 'M', pid: proc.pid, tid: 0, args: { labels: labels.join(', ') } }));
     for (const lane of proc.lanes) {
       meta.push(json({ name: 'thread_name', ph: 'M', pid: proc.pid, tid: lane.tid, args: { name: lane.name } }));
-      meta.push(json({ name: 'thread_sort_index', ph: 'M', pid: proc.pid, tid: lane.tid, args: { sort_index: lane.sortIndex } }));
+      meta.push(
+        json({
+          name: 'thread_sort_index',
+          ph: 'M',
+          pid: proc.pid,
+          tid: lane.tid,
+          args: { sort_index: lane.sortIndex },
+        }),
+      );
     }
   }
 
@@ -107,10 +121,23 @@ export function buildEvents(layout: Layout): { records: string[]; counts: Counts
     for (const event of slot.node.span.events) {
       const ts = eventUs(slot, layout.toUs(event.timeNs));
       const args: Attrs = { ...event.attributes, span_id: slot.node.span.spanId };
-      const rec = json({ name: clean(event.name), cat: 'event', ph: 'i', s: 't', ts, pid: slot.lane.proc.pid, tid: slot.lane.tid, args });
+      const rec = json({
+        name: clean(event.name),
+        cat: 'event',
+        ph: 'i',
+        s: 't',
+        ts,
+        pid: slot.lane.proc.pid,
+        tid: slot.lane.tid,
+        args,
+      });
       // An event at the slice's first microsecond must follow the slice itself; later ones precede any slice
       // starting at the same time, so that they are drawn in their own span, not in a child.
-      records.push(ts === slot.start ? { ts, order: 1, rank: slot.rank + 0.5, json: rec } : { ts, order: 0, rank: slot.rank, json: rec });
+      records.push(
+        ts === slot.start
+          ? { ts, order: 1, rank: slot.rank + 0.5, json: rec }
+          : { ts, order: 0, rank: slot.rank, json: rec },
+      );
       counts.instants++;
     }
   }
@@ -122,8 +149,14 @@ export function buildEvents(layout: Layout): { records: string[]; counts: Counts
     // The arrow's start must be read first; Perfetto draws it from the earlier slice to the later one anyway.
     if (compare(b, a) < 0) [a, b, from, to] = [b, a, to, from];
     const id = ++flowId;
-    records.push({ ...a, json: json({ name: cat, cat, ph: 's', id, ts: a.ts, pid: from.lane.proc.pid, tid: from.lane.tid }) });
-    records.push({ ...b, json: json({ name: cat, cat, ph: 'f', bp: 'e', id, ts: b.ts, pid: to.lane.proc.pid, tid: to.lane.tid }) });
+    records.push({
+      ...a,
+      json: json({ name: cat, cat, ph: 's', id, ts: a.ts, pid: from.lane.proc.pid, tid: from.lane.tid }),
+    });
+    records.push({
+      ...b,
+      json: json({ name: cat, cat, ph: 'f', bp: 'e', id, ts: b.ts, pid: to.lane.proc.pid, tid: to.lane.tid }),
+    });
   };
   for (const slot of layout.slots) {
     const span = slot.node.span;
@@ -136,7 +169,9 @@ export function buildEvents(layout: Layout): { records: string[]; counts: Counts
       flow(target, slot, 'link');
       counts.links++;
     }
-    const parent = slot.node.parent ? layout.bySpan.get(spanKey(span.traceId, slot.node.parent.span.spanId)) : undefined;
+    const parent = slot.node.parent
+      ? layout.bySpan.get(spanKey(span.traceId, slot.node.parent.span.spanId))
+      : undefined;
     if (parent && slot.enclosing !== parent) {
       flow(parent, slot, 'parent');
       counts.parents++;
@@ -156,11 +191,15 @@ export function buildEvents(layout: Layout): { records: string[]; counts: Counts
  */
 function bindPoint(slot: Slot): { ts: number; order: number; rank: number } {
   const next = slot.start + 1;
-  if (next < slot.end && slot.firstInner > slot.start && !slot.lane.times.has(next)) return { ts: next, order: 2, rank: slot.rank };
+  if (next < slot.end && slot.firstInner > slot.start && !slot.lane.times.has(next))
+    return { ts: next, order: 2, rank: slot.rank };
   return { ts: slot.start, order: 1, rank: slot.rank + 0.25 };
 }
 
-function compare(a: { ts: number; order: number; rank: number }, b: { ts: number; order: number; rank: number }): number {
+function compare(
+  a: { ts: number; order: number; rank: number },
+  b: { ts: number; order: number; rank: number },
+): number {
   return a.ts - b.ts || a.order - b.order || a.rank - b.rank;
 }
 
@@ -179,10 +218,16 @@ function sliceEvent(slot: Slot): string {
   if (span.scope) args.scope = span.scope;
   args.start_unix_nano = span.startNs.toString();
   args.duration_ns = (span.endNs - span.startNs).toString();
-  if (slot.adjusted) args.drawn = 'inside its parent: its own times differ from the parent\'s by less than 1 ms (clocks of different resolution)';
+  if (slot.adjusted)
+    args.drawn =
+      "inside its parent: its own times differ from the parent's by less than 1 ms (clocks of different resolution)";
   args.attributes = span.attributes;
   if (span.links.length) {
-    args.links = span.links.map((l) => ({ trace_id: l.traceId, span_id: l.spanId, ...(Object.keys(l.attributes).length ? { attributes: l.attributes } : {}) }));
+    args.links = span.links.map((l) => ({
+      trace_id: l.traceId,
+      span_id: l.spanId,
+      ...(Object.keys(l.attributes).length ? { attributes: l.attributes } : {}),
+    }));
   }
   return json({
     name: clean(span.name) || '(no name)',
@@ -200,6 +245,7 @@ function sliceEvent(slot: Slot): string {
 
 /** Control characters in names upset some trace-event readers; they never help a name anyway. */
 function clean(name: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes
   return name.replace(/[\u0000-\u001f\u007f]/g, ' ');
 }
 

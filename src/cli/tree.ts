@@ -1,9 +1,9 @@
 // `trace-agent tree <file>`: each trace as an indented tree in the terminal, one span per line:
 // name · kind · service · duration (and start offset in the trace) · status · key attributes · events · links.
-import { parseArgs, intOption, type OptionSpec } from './args.js';
+import { intOption, type OptionSpec, parseArgs } from './args.js';
 import { CliError } from './errors.js';
 import { INPUT_FORMATS, INPUT_HELP, INPUT_OPTIONS, inputPath, loadSpans, noSpansMessage } from './input.js';
-import { attrText, durationNs, formatMs, kindName, STATUS_ERROR, type Span } from './model.js';
+import { attrText, durationNs, formatMs, kindName, type Span, STATUS_ERROR } from './model.js';
 import { buildTraces, type Trace, type TraceNode } from './traces.js';
 import { OutputWriter } from './write.js';
 
@@ -95,7 +95,9 @@ export async function runTree(argv: readonly string[]): Promise<number> {
   if (prefixes.length) traces = traces.filter((t) => prefixes.some((p) => t.traceId.startsWith(p)));
   if (services.length) traces = traces.filter((t) => services.some((s) => t.services.includes(s)));
   if (!traces.length) {
-    throw new CliError(`no trace in ${path} matches ${[...prefixes.map((p) => `--trace ${p}`), ...services.map((s) => `--service ${s}`)].join(' ')}`);
+    throw new CliError(
+      `no trace in ${path} matches ${[...prefixes.map((p) => `--trace ${p}`), ...services.map((s) => `--service ${s}`)].join(' ')}`,
+    );
   }
   const shown = limit === undefined ? traces : traces.slice(0, limit);
 
@@ -121,7 +123,8 @@ function printTrace(out: OutputWriter, trace: Trace, style: Style, allAttrs: boo
   const names = new Map(trace.nodes.map((n) => [n.span.spanId, n.span.name]));
   // Iterative depth-first walk: traces can be deep, and the output order is the tree order.
   const stack: { node: TraceNode; prefix: string; last: boolean }[] = [];
-  for (let i = trace.roots.length - 1; i >= 0; i--) stack.push({ node: trace.roots[i]!, prefix: '', last: i === trace.roots.length - 1 });
+  for (let i = trace.roots.length - 1; i >= 0; i--)
+    stack.push({ node: trace.roots[i]!, prefix: '', last: i === trace.roots.length - 1 });
   while (stack.length) {
     const { node, prefix, last } = stack.pop()!;
     out.line(`${prefix}${last ? '└─ ' : '├─ '}${describe(node, trace, names, style, allAttrs)}`);
@@ -140,7 +143,8 @@ function describe(node: TraceNode, trace: Trace, names: Map<string, string>, sty
   parts.push(kindName(span.kind));
   parts.push(span.resource.serviceName);
   parts.push(`${formatMs(durationNs(span))} ${style.dim(`at +${formatMs(span.startNs - trace.startNs)}`)}`);
-  if (span.statusCode === STATUS_ERROR) parts.push(style.error(span.statusMessage ? `ERROR: ${span.statusMessage}` : 'ERROR'));
+  if (span.statusCode === STATUS_ERROR)
+    parts.push(style.error(span.statusMessage ? `ERROR: ${span.statusMessage}` : 'ERROR'));
   const attrs = attributeText(span, allAttrs);
   if (attrs) parts.push(attrs);
   if (span.events.length) {
@@ -148,7 +152,9 @@ function describe(node: TraceNode, trace: Trace, names: Map<string, string>, sty
     parts.push(`${span.events.length} event(s): ${evNames.slice(0, 4).join(', ')}${evNames.length > 4 ? ', …' : ''}`);
   }
   if (span.links.length) {
-    parts.push(`links → ${span.links.map((l) => (l.traceId === span.traceId ? names.get(l.spanId) : undefined) ?? `${l.spanId} (not in trace)`).join(', ')}`);
+    parts.push(
+      `links → ${span.links.map((l) => (l.traceId === span.traceId ? names.get(l.spanId) : undefined) ?? `${l.spanId} (not in trace)`).join(', ')}`,
+    );
   }
   return parts.join(' · ');
 }

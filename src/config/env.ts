@@ -25,7 +25,11 @@ export function isTrue(raw: string | undefined): boolean {
  * A whole number within [min, max], written as plain decimal digits: Number() would also take "1e3", "0x10" or
  * "1.0", which nobody means here. undefined when unset or blank; null when not such a number.
  */
-export function parseWholeNumber(raw: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | null | undefined {
+export function parseWholeNumber(
+  raw: string | undefined,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | null | undefined {
   const value = raw?.trim();
   if (!value) return undefined;
   const n = /^\+?\d+$/.test(value) ? Number(value) : NaN;

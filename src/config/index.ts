@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { isTrue, type Env } from './env.js';
+import { type Env, isTrue } from './env.js';
+import type { EndpointVar } from './otlp.js';
 import { PROTOCOLS, protocolForPort, readBatch, readEndpoint, readOtlp, signalUrl } from './otlp.js';
 import { parsePairs, Reader } from './reader.js';
 import type {
@@ -20,11 +21,10 @@ import type {
   SamplerName,
   TraceExporterName,
 } from './types.js';
-import type { EndpointVar } from './otlp.js';
 
-export * from './types.js';
-export { parsePairs } from './reader.js';
 export { redactUrl } from './otlp.js';
+export { parsePairs } from './reader.js';
+export * from './types.js';
 
 const SAMPLERS: readonly SamplerName[] = [
   'always_on',
@@ -36,7 +36,19 @@ const SAMPLERS: readonly SamplerName[] = [
 ];
 const LOG_LEVELS: readonly LogLevel[] = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'];
 const PROPAGATORS = new Set<string>(['tracecontext', 'baggage', 'b3', 'b3multi', 'none']);
-const DETECTORS = new Set<string>(['env', 'host', 'os', 'process', 'container', 'alibaba', 'aws', 'azure', 'gcp', 'all', 'none']);
+const DETECTORS = new Set<string>([
+  'env',
+  'host',
+  'os',
+  'process',
+  'container',
+  'alibaba',
+  'aws',
+  'azure',
+  'gcp',
+  'all',
+  'none',
+]);
 const TRACE_EXPORTERS = ['otlp', 'console', 'file', 'none'] as const;
 const LOG_EXPORTERS = ['otlp', 'console', 'none'] as const;
 
@@ -63,11 +75,24 @@ export function readConfig(env: Env, app: AppLocation = {}): ConfigResult {
     appPackageName(cwd, app.mainScript) ??
     'unknown_service:node';
   const hostName = r.first('hostName', 'FD_HOST_NAME')?.value ?? resourceAttributes['host.name'] ?? hostname();
-  const endpoint = readEndpoint(r, 'endpoint', ['EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT']);
-  const exporters = r.exporters<TraceExporterName>('exporters', ['TRACES_EXPORTER', 'OTEL_TRACES_EXPORTER'], TRACE_EXPORTERS, [
-    endpoint ? 'otlp' : 'console',
+  const endpoint = readEndpoint(r, 'endpoint', [
+    'EXPORTER_OTLP_ENDPOINT',
+    'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    'OTEL_EXPORTER_OTLP_ENDPOINT',
   ]);
-  const protocol = r.oneOf('protocol', ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'], PROTOCOLS, protocolForPort(endpoint?.parsed), `one of ${PROTOCOLS.join(', ')}`);
+  const exporters = r.exporters<TraceExporterName>(
+    'exporters',
+    ['TRACES_EXPORTER', 'OTEL_TRACES_EXPORTER'],
+    TRACE_EXPORTERS,
+    [endpoint ? 'otlp' : 'console'],
+  );
+  const protocol = r.oneOf(
+    'protocol',
+    ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'],
+    PROTOCOLS,
+    protocolForPort(endpoint?.parsed),
+    `one of ${PROTOCOLS.join(', ')}`,
+  );
   const otlp = readOtlp(r, 'traces', protocol, signalUrl('traces', protocol, endpoint));
   const batch = readBatch(r, 'traces');
   const config: AgentConfig = {
@@ -105,7 +130,7 @@ function readEnabled(r: Reader, env: Env): boolean {
 /** `k=v,k2=v2` with percent-encoded values, as the OTel spec defines OTEL_RESOURCE_ATTRIBUTES. */
 function readResourceAttributes(r: Reader, env: Env): Record<string, string> {
   const raw = env.OTEL_RESOURCE_ATTRIBUTES;
-  if (!raw || !raw.trim()) return {};
+  if (!raw?.trim()) return {};
   r.sources.resourceAttributes = 'OTEL_RESOURCE_ATTRIBUTES';
   // An empty service.name or host.name would name nothing: the next source in line is used instead.
   const emptyNames = (out: Record<string, string>) =>
@@ -125,7 +150,13 @@ function readDetectors(r: Reader): Set<string> {
   const bad = found.items.filter((d) => !DETECTORS.has(d));
   const mixedNone = found.items.includes('none') && found.items.some((d) => d !== 'none' && DETECTORS.has(d));
   const good = found.items.filter((d) => DETECTORS.has(d) && !(mixedNone && d === 'none'));
-  r.listProblems(found.name, 'detector', bad, mixedNone ? ['none', ...good] : good, '"none" ignored next to other detectors');
+  r.listProblems(
+    found.name,
+    'detector',
+    bad,
+    mixedNone ? ['none', ...good] : good,
+    '"none" ignored next to other detectors',
+  );
   return good.length ? new Set(good) : fallback;
 }
 
@@ -141,11 +172,23 @@ function readLogs(
   tracesEndpoint: EndpointVar | undefined,
   spanBatch: AgentConfig['batch'],
 ): LogsConfig {
-  const exporters = r.exporters<LogExporterName>('logs.exporters', ['OTEL_LOGS_EXPORTER'], LOG_EXPORTERS, traceExporters.includes('otlp') ? ['otlp'] : []);
+  const exporters = r.exporters<LogExporterName>(
+    'logs.exporters',
+    ['OTEL_LOGS_EXPORTER'],
+    LOG_EXPORTERS,
+    traceExporters.includes('otlp') ? ['otlp'] : [],
+  );
   const own = readEndpoint(r, 'logs.endpoint', ['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT']);
   // A logs endpoint of its own with no protocol variable set at all: its port decides, as it does for traces.
-  const protocolFallback = own?.parsed && r.sources.protocol === undefined ? protocolForPort(own.parsed) : traces.protocol;
-  const protocol = r.oneOf('logs.protocol', ['OTEL_EXPORTER_OTLP_LOGS_PROTOCOL'], PROTOCOLS, protocolFallback, `one of ${PROTOCOLS.join(', ')}`);
+  const protocolFallback =
+    own?.parsed && r.sources.protocol === undefined ? protocolForPort(own.parsed) : traces.protocol;
+  const protocol = r.oneOf(
+    'logs.protocol',
+    ['OTEL_EXPORTER_OTLP_LOGS_PROTOCOL'],
+    PROTOCOLS,
+    protocolFallback,
+    `one of ${PROTOCOLS.join(', ')}`,
+  );
   // Without one, the traces endpoint as a base (its /v1/traces replaced by /v1/logs), even when it was per-signal.
   const endpoint = own?.parsed ? own : tracesEndpoint && { ...tracesEndpoint, perSignal: false };
   return {
@@ -175,10 +218,16 @@ function readSampler(r: Reader): AgentConfig['sampler'] {
 function readPropagators(r: Reader): PropagatorName[] {
   const fallback: PropagatorName[] = ['tracecontext', 'baggage'];
   const found = r.list('propagators', 'OTEL_PROPAGATORS');
-  if (!found || !found.items.length) return fallback;
+  if (!found?.items.length) return fallback;
   const bad = found.items.filter((p) => !PROPAGATORS.has(p));
   const good = [...new Set(found.items.filter((p) => PROPAGATORS.has(p)))];
-  r.listProblems('OTEL_PROPAGATORS', 'propagator', bad, good, '"none" turns propagation off: the other names are ignored');
+  r.listProblems(
+    'OTEL_PROPAGATORS',
+    'propagator',
+    bad,
+    good,
+    '"none" turns propagation off: the other names are ignored',
+  );
   if (found.items.includes('none')) return [];
   return good.length ? (good as PropagatorName[]) : fallback;
 }

@@ -2,7 +2,14 @@
 // batching — read by one set of functions parameterised by the signal: `OTEL_EXPORTER_OTLP_{TRACES,LOGS}_*` over the
 // general `OTEL_EXPORTER_OTLP_*`, and the FastDeploy variables for traces.
 import type { Reader } from './reader.js';
-import { DEFAULT_GRPC_URL, DEFAULT_HTTP_BASE, type BatchConfig, type OtlpConfig, type OtlpProtocol, type Signal } from './types.js';
+import {
+  type BatchConfig,
+  DEFAULT_GRPC_URL,
+  DEFAULT_HTTP_BASE,
+  type OtlpConfig,
+  type OtlpProtocol,
+  type Signal,
+} from './types.js';
 
 export const PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf', 'http/json'];
 const HTTP_PATHS: Record<Signal, string> = { traces: '/v1/traces', logs: '/v1/logs' };
@@ -26,7 +33,11 @@ export interface EndpointVar {
 export function readEndpoint(r: Reader, key: string, names: string[]): EndpointVar | undefined {
   const found = r.first(key, ...names);
   if (!found) return undefined;
-  return { name: found.name, parsed: parseEndpoint(r, found.name, found.value), perSignal: /_(TRACES|LOGS)_ENDPOINT$/.test(found.name) };
+  return {
+    name: found.name,
+    parsed: parseEndpoint(r, found.name, found.value),
+    perSignal: /_(TRACES|LOGS)_ENDPOINT$/.test(found.name),
+  };
 }
 
 /** Accepts `http(s)://host:port[/path]` and bare `host:port` (taken as plain http). */
@@ -90,8 +101,20 @@ export function readOtlp(r: Reader, signal: Signal, protocol: OtlpProtocol, url:
     protocol,
     url,
     headers: Object.assign({}, ...headerVars.map((name) => r.headerVar(name))) as Record<string, string>,
-    compression: r.oneOf(key('compression'), [`OTEL_EXPORTER_OTLP_${SIGNAL}_COMPRESSION`, 'OTEL_EXPORTER_OTLP_COMPRESSION'], ['gzip', 'none'], 'none', 'gzip or none'),
-    timeoutMs: r.int(key('timeoutMs'), [`OTEL_EXPORTER_OTLP_${SIGNAL}_TIMEOUT`, 'OTEL_EXPORTER_OTLP_TIMEOUT'], 10_000, 1, 600_000),
+    compression: r.oneOf(
+      key('compression'),
+      [`OTEL_EXPORTER_OTLP_${SIGNAL}_COMPRESSION`, 'OTEL_EXPORTER_OTLP_COMPRESSION'],
+      ['gzip', 'none'],
+      'none',
+      'gzip or none',
+    ),
+    timeoutMs: r.int(
+      key('timeoutMs'),
+      [`OTEL_EXPORTER_OTLP_${SIGNAL}_TIMEOUT`, 'OTEL_EXPORTER_OTLP_TIMEOUT'],
+      10_000,
+      1,
+      600_000,
+    ),
     ...(certificateFile ? { certificateFile } : {}),
     ...(clientKeyFile ? { clientKeyFile } : {}),
     ...(clientCertificateFile ? { clientCertificateFile } : {}),
@@ -115,7 +138,12 @@ const BATCH_VARS: Record<Signal, Record<keyof BatchConfig, string[]>> = {
 };
 
 /** 500 ms rather than the spec's 5 s, so a request shows up in the collector about a second after it ends. */
-export const DEFAULT_BATCH: BatchConfig = { scheduledDelayMs: 500, maxQueueSize: 2048, maxExportBatchSize: 512, exportTimeoutMs: 30_000 };
+export const DEFAULT_BATCH: BatchConfig = {
+  scheduledDelayMs: 500,
+  maxQueueSize: 2048,
+  maxExportBatchSize: 512,
+  exportTimeoutMs: 30_000,
+};
 
 /** The signal's batching; each unset value takes `defaults` (for logs: the span batching values). */
 export function readBatch(r: Reader, signal: Signal, defaults: BatchConfig = DEFAULT_BATCH): BatchConfig {
@@ -130,7 +158,9 @@ export function readBatch(r: Reader, signal: Signal, defaults: BatchConfig = DEF
     1_000_000,
   );
   if (maxExportBatchSize > maxQueueSize) {
-    r.warn(`${r.sources[key('maxExportBatchSize')]} is larger than the queue size ${maxQueueSize}; using ${maxQueueSize}`);
+    r.warn(
+      `${r.sources[key('maxExportBatchSize')]} is larger than the queue size ${maxQueueSize}; using ${maxQueueSize}`,
+    );
     maxExportBatchSize = maxQueueSize;
   }
   return {

@@ -1,6 +1,6 @@
 // One reader of environment variables for the configuration: each value from the first variable set in a list, the
 // variable that set it recorded (for `trace-agent doctor`), and one warning per problem, never showing a secret.
-import { parseBool, parseWholeNumber, type Env } from './env.js';
+import { type Env, parseBool, parseWholeNumber } from './env.js';
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -49,12 +49,19 @@ export class Reader {
   int(key: string, names: string[], fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
     const found = this.first(key, ...names);
     const value = parseWholeNumber(found?.value, min, max);
-    if (value === null) this.warn(`${found?.name}="${found?.value}" must be a whole number from ${min} to ${max}; using ${fallback}`);
+    if (value === null)
+      this.warn(`${found?.name}="${found?.value}" must be a whole number from ${min} to ${max}; using ${fallback}`);
     return value ?? fallback;
   }
 
   /** One of `allowed` (lower-cased), else the fallback and one warning saying what was expected. */
-  oneOf<T extends string>(key: string, names: string[], allowed: readonly T[], fallback: T, expected = allowed.join(', ')): T {
+  oneOf<T extends string>(
+    key: string,
+    names: string[],
+    allowed: readonly T[],
+    fallback: T,
+    expected = allowed.join(', '),
+  ): T {
     const found = this.first(key, ...names);
     if (!found) return fallback;
     const v = found.value.toLowerCase();
@@ -80,11 +87,13 @@ export class Reader {
    */
   exporters<T extends string>(key: string, names: string[], known: readonly string[], fallback: T[]): T[] {
     const found = this.list(key, ...names);
-    if (!found || !found.items.length) return fallback;
+    if (!found?.items.length) return fallback;
     const bad = found.items.filter((e) => !known.includes(e));
     const good = [...new Set(found.items.filter((e) => known.includes(e)))];
     if (!good.length) {
-      this.warn(`${found.name}="${found.items.join(',')}" names no known exporter (${known.join(', ')}); using ${fallback[0] ?? 'none'}`);
+      this.warn(
+        `${found.name}="${found.items.join(',')}" names no known exporter (${known.join(', ')}); using ${fallback[0] ?? 'none'}`,
+      );
       return fallback;
     }
     this.listProblems(found.name, 'exporter', bad, good, '"none" ignored next to other exporters');

@@ -4,8 +4,8 @@
 import { appendFile, appendFileSync } from 'node:fs';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
-import { describeError, type Diag } from '../diag.js';
-import { PendingBatches, registerExitSink, type ExitSink } from './exit-flush.js';
+import { type Diag, describeError } from '../diag.js';
+import { type ExitSink, PendingBatches, registerExitSink } from './exit-flush.js';
 
 export class FileSpanExporter implements SpanExporter, ExitSink {
   private pending = 0;
@@ -41,8 +41,9 @@ export class FileSpanExporter implements SpanExporter, ExitSink {
 
   private serialize(spans: ReadableSpan[]): string | undefined {
     try {
-      const { JsonTraceSerializer } = require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer');
-      return Buffer.from(JsonTraceSerializer.serializeRequest(spans) ?? []).toString('utf8') + '\n';
+      const { JsonTraceSerializer } =
+        require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer');
+      return `${Buffer.from(JsonTraceSerializer.serializeRequest(spans) ?? []).toString('utf8')}\n`;
     } catch (err) {
       this.diag.error(`cannot serialise spans for ${this.path}: ${describeError(err)}`);
       return undefined;

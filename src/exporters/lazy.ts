@@ -4,13 +4,13 @@
 // start-up — and owns what the app sees of export trouble: one outage policy (one attempt per RETRY_PERIOD_MS while
 // exports fail, one warning per outage, one line with the count dropped when it recovers) and the items still
 // undelivered when the process ends abruptly (see exit-flush.ts).
-import { context, type Context } from '@opentelemetry/api';
-import { suppressTracing, type ExportResult } from '@opentelemetry/core';
+import { type Context, context } from '@opentelemetry/api';
+import { type ExportResult, suppressTracing } from '@opentelemetry/core';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
-import { redactUrl, type OtlpConfig } from '../config/index.js';
-import { describeError, type Diag } from '../diag.js';
-import { PendingBatches, registerExitSink, type ExitSink } from './exit-flush.js';
+import { type OtlpConfig, redactUrl } from '../config/index.js';
+import { type Diag, describeError } from '../diag.js';
+import { type ExitSink, PendingBatches, registerExitSink } from './exit-flush.js';
 import { otlpSerializer } from './otlp-serializer.js';
 import { NOUNS, type Signal } from './otlp-wire.js';
 import { deliverAtExit } from './sync-send.js';
@@ -79,7 +79,9 @@ export class LazyExporter<T> implements Exporter<T>, ExitSink {
         this.delegate = this.build();
       } catch (err) {
         this.broken = true;
-        this.diag.error(`cannot create the OTLP ${this.noun} exporter: ${describeError(err)}; ${this.noun}s will not be exported`);
+        this.diag.error(
+          `cannot create the OTLP ${this.noun} exporter: ${describeError(err)}; ${this.noun}s will not be exported`,
+        );
       }
     }
     return this.delegate;
@@ -139,7 +141,9 @@ export class LazyExporter<T> implements Exporter<T>, ExitSink {
       }
     } else if (this.failing) {
       this.failing = false;
-      this.diag.notice(`${this.noun} export to ${this.target} works again; ${this.dropped} ${this.noun}(s) were dropped while it failed`);
+      this.diag.notice(
+        `${this.noun} export to ${this.target} works again; ${this.dropped} ${this.noun}(s) were dropped while it failed`,
+      );
       this.dropped = 0;
     }
   }
@@ -150,7 +154,8 @@ export class LazyExporter<T> implements Exporter<T>, ExitSink {
 
   /** process.exit(), a crash: what was not delivered yet (the last lines before a crash, often) sent synchronously. */
   drainSync(deadline: number): void {
-    const encode = (items: T[]) => otlpSerializer<T>(this.signal, this.otlp.protocol === 'http/json').serializeRequest(items);
+    const encode = (items: T[]) =>
+      otlpSerializer<T>(this.signal, this.otlp.protocol === 'http/json').serializeRequest(items);
     const items = [...this.pending.take(), ...this.queued()];
     deliverAtExit(items, encode, { otlp: this.otlp, signal: this.signal, target: this.target }, deadline, this.diag);
   }

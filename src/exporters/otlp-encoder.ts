@@ -8,15 +8,25 @@
 // every request that was the largest single cost on the request path (~17% of the process's CPU under load). This
 // one makes one pass over a reused scratch buffer with the cursor in a local, fast paths for short ASCII strings
 // and hex ids, and caches the encoding of attribute keys, which repeat on every span.
+
+import type { SpanContext } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import type { SpanContext } from '@opentelemetry/api';
 import type { Diag } from '../diag.js';
 import type { Signal } from './otlp-wire.js';
 
 type Attributes = Record<string, unknown>;
-interface Resource { attributes?: Attributes; schemaUrl?: string }
-interface Scope { name: string; version?: string; schemaUrl?: string; attributes?: Attributes; droppedAttributesCount?: number }
+interface Resource {
+  attributes?: Attributes;
+  schemaUrl?: string;
+}
+interface Scope {
+  name: string;
+  version?: string;
+  schemaUrl?: string;
+  attributes?: Attributes;
+  droppedAttributesCount?: number;
+}
 
 const HAS_IS_REMOTE = 0x100;
 const IS_REMOTE = 0x200;
@@ -30,7 +40,10 @@ const MAX_INT64 = 2 ** 63;
  * ports) cannot grow it: they are simply encoded each time.
  */
 type CachedValue = string | number | boolean;
-interface KnownKey { key: Buffer; values: Map<CachedValue, Buffer> }
+interface KnownKey {
+  key: Buffer;
+  values: Map<CachedValue, Buffer>;
+}
 const keyCache = new Map<string, KnownKey>();
 const KEY_CACHE_LIMIT = 256;
 const VALUES_PER_KEY = 32;
@@ -72,7 +85,10 @@ export function withFastEncoding<T>(exporter: T, diag: Diag, signal: Signal = 't
   return exporter;
 }
 
-interface Item { resource: Resource; instrumentationScope: Scope }
+interface Item {
+  resource: Resource;
+  instrumentationScope: Scope;
+}
 
 /** Resource{Spans,Logs} > Scope{Spans,Logs} > items: the two requests have the same outer shape and field numbers. */
 function encodeRequest<T extends Item>(items: readonly T[], writeItem: (item: T) => void): Uint8Array {
@@ -279,7 +295,7 @@ function spanFlags(traceFlags: number, isRemote: boolean | undefined): number {
 
 function attributes(attrs: Attributes, field: number): void {
   for (const key in attrs) {
-    if (!Object.prototype.hasOwnProperty.call(attrs, key)) continue;
+    if (!Object.hasOwn(attrs, key)) continue;
     const value = attrs[key];
     let known = keyCache.get(key);
     if (known === undefined && keyCache.size < KEY_CACHE_LIMIT) keyCache.set(key, (known = newKnownKey(key)));
@@ -302,7 +318,8 @@ function attributes(attrs: Attributes, field: number): void {
     anyValue(value);
     closeMessage(valueStart, 1);
     closeMessage(kvStart, 1);
-    if (values !== undefined && values.size < VALUES_PER_KEY) values.set(value as CachedValue, Buffer.from(buf.subarray(start, pos)));
+    if (values !== undefined && values.size < VALUES_PER_KEY)
+      values.set(value as CachedValue, Buffer.from(buf.subarray(start, pos)));
   }
 }
 
@@ -453,7 +470,7 @@ function hrTime(time: readonly [number, number]): void {
   const highSeconds = ((seconds / 0x10000) >>> 0) * 1e9;
   const lowPart = lowSeconds >>> 0;
   const lowCarry = Math.floor(lowSeconds / 4294967296);
-  const highPartLow = (((highSeconds & 0xffff) * 0x10000) >>> 0);
+  const highPartLow = ((highSeconds & 0xffff) * 0x10000) >>> 0;
   const highPartHigh = (highSeconds / 0x10000) >>> 0;
   const low = lowPart + highPartLow + nanos;
   ensure(8);
@@ -466,11 +483,14 @@ function hexId(hex: string): void {
   const length = hex.length >>> 1;
   ensure(length + 1);
   buf[pos++] = length;
-  for (let i = 0; i < hex.length; i += 2) buf[pos++] = (HEX[hex.charCodeAt(i) & 0x7f] << 4) | HEX[hex.charCodeAt(i + 1) & 0x7f];
+  for (let i = 0; i < hex.length; i += 2)
+    buf[pos++] = (HEX[hex.charCodeAt(i) & 0x7f] << 4) | HEX[hex.charCodeAt(i + 1) & 0x7f];
 }
 
 /** Nibble by character code (the SDK only makes ids of valid hex; others decode as the library's would, within ASCII). */
-const HEX = Uint8Array.from({ length: 128 }, (_, code) => (code >= 48 && code <= 57 ? code - 48 : code >= 97 && code <= 102 ? code - 87 : code - 55));
+const HEX = Uint8Array.from({ length: 128 }, (_, code) =>
+  code >= 48 && code <= 57 ? code - 48 : code >= 97 && code <= 102 ? code - 87 : code - 55,
+);
 
 /** A length-delimited UTF-8 string; short ASCII strings are copied in one pass, the rest by Buffer#utf8Write. */
 function string(value: string): void {

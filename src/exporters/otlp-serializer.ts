@@ -9,6 +9,13 @@ export interface OtlpSerializer<T = unknown> {
 
 export function otlpSerializer<T>(signal: Signal, json: boolean): OtlpSerializer<T> {
   const t = require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer');
-  const s = signal === 'traces' ? (json ? t.JsonTraceSerializer : t.ProtobufTraceSerializer) : json ? t.JsonLogsSerializer : t.ProtobufLogsSerializer;
+  const s =
+    signal === 'traces'
+      ? json
+        ? t.JsonTraceSerializer
+        : t.ProtobufTraceSerializer
+      : json
+        ? t.JsonLogsSerializer
+        : t.ProtobufLogsSerializer;
   return s as unknown as OtlpSerializer<T>;
 }

@@ -1,8 +1,8 @@
 // The transport options the official OTLP exporters are built with, from the agent's parsed configuration: gRPC
 // metadata and credentials, HTTP headers and TLS agent options. One place for spans and logs.
 import type { OtlpConfig } from '../config/index.js';
-import { describeError, type Diag } from '../diag.js';
-import { readTlsFiles, tlsVariables, type Signal, type TlsFiles } from './otlp-wire.js';
+import { type Diag, describeError } from '../diag.js';
+import { readTlsFiles, type Signal, type TlsFiles, tlsVariables } from './otlp-wire.js';
 
 type GrpcBase = typeof import('@opentelemetry/otlp-grpc-exporter-base');
 /** Named through the exporter base package: grpc-js is only a dev dependency here (the tests' receiver), so the

@@ -13,14 +13,26 @@ type ExporterClass = new (config: object) => Exporter<never>;
 /** Each package is required only when its exporter is built (static strings, so the bundler sees them). */
 const CLASSES: Record<Signal, Record<OtlpProtocol, () => ExporterClass>> = {
   traces: {
-    grpc: () => (require('@opentelemetry/exporter-trace-otlp-grpc') as typeof import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter,
-    'http/protobuf': () => (require('@opentelemetry/exporter-trace-otlp-proto') as typeof import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter,
-    'http/json': () => (require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter,
+    grpc: () =>
+      (require('@opentelemetry/exporter-trace-otlp-grpc') as typeof import('@opentelemetry/exporter-trace-otlp-grpc'))
+        .OTLPTraceExporter,
+    'http/protobuf': () =>
+      (require('@opentelemetry/exporter-trace-otlp-proto') as typeof import('@opentelemetry/exporter-trace-otlp-proto'))
+        .OTLPTraceExporter,
+    'http/json': () =>
+      (require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http'))
+        .OTLPTraceExporter,
   },
   logs: {
-    grpc: () => (require('@opentelemetry/exporter-logs-otlp-grpc') as typeof import('@opentelemetry/exporter-logs-otlp-grpc')).OTLPLogExporter,
-    'http/protobuf': () => (require('@opentelemetry/exporter-logs-otlp-proto') as typeof import('@opentelemetry/exporter-logs-otlp-proto')).OTLPLogExporter,
-    'http/json': () => (require('@opentelemetry/exporter-logs-otlp-http') as typeof import('@opentelemetry/exporter-logs-otlp-http')).OTLPLogExporter,
+    grpc: () =>
+      (require('@opentelemetry/exporter-logs-otlp-grpc') as typeof import('@opentelemetry/exporter-logs-otlp-grpc'))
+        .OTLPLogExporter,
+    'http/protobuf': () =>
+      (require('@opentelemetry/exporter-logs-otlp-proto') as typeof import('@opentelemetry/exporter-logs-otlp-proto'))
+        .OTLPLogExporter,
+    'http/json': () =>
+      (require('@opentelemetry/exporter-logs-otlp-http') as typeof import('@opentelemetry/exporter-logs-otlp-http'))
+        .OTLPLogExporter,
   },
 };
 

@@ -3,7 +3,7 @@
 // processor's only drop hook is its self-observability metric (otel.sdk.processor.span.processed with
 // error.type=queue_full), so this is a MeterProvider that listens to that one counter and ignores the rest; its
 // own diag message ("Dropped N spans because maxQueueSize reached", once per refill) is demoted by diag.ts.
-import { createNoopMeter, type Attributes, type Counter, type Meter, type MeterProvider } from '@opentelemetry/api';
+import { type Attributes, type Counter, createNoopMeter, type Meter, type MeterProvider } from '@opentelemetry/api';
 import type { Diag } from '../diag.js';
 
 const PROCESSED_METRIC = 'otel.sdk.processor.span.processed';

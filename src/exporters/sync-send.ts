@@ -2,7 +2,7 @@
 // exception, an unhandled rejection), when no event-loop turn is left for an asynchronous export. A worker thread
 // (exit-sender.ts) does the network I/O while this thread blocks on Atomics.wait, bounded by a deadline.
 import type { OtlpConfig } from '../config/index.js';
-import { describeError, type Diag } from '../diag.js';
+import { type Diag, describeError } from '../diag.js';
 import type { SenderData } from './exit-sender.js';
 import { NOUNS, type Signal } from './otlp-wire.js';
 
@@ -34,7 +34,11 @@ export function sendSync(
       body,
       // The worker gives up a little before this thread stops waiting, so that a timeout is reported as one.
       timeoutMs: Math.max(1, timeoutMs - 50),
-      tls: { certificateFile: otlp.certificateFile, clientKeyFile: otlp.clientKeyFile, clientCertificateFile: otlp.clientCertificateFile },
+      tls: {
+        certificateFile: otlp.certificateFile,
+        clientKeyFile: otlp.clientKeyFile,
+        clientCertificateFile: otlp.clientCertificateFile,
+      },
     };
     // Through the package's self-reference, so the bundled and the unbundled agent start the same file.
     const worker = new Worker(require.resolve('@x/trace-agent/internal/exit-sender'), {
@@ -74,13 +78,20 @@ export function deliverAtExit<T>(
   try {
     body = encode(items);
   } catch (err) {
-    diag.warn(`${items.length} ${NOUNS[to.signal]}(s) not delivered at exit: cannot encode them (${describeError(err)})`);
+    diag.warn(
+      `${items.length} ${NOUNS[to.signal]}(s) not delivered at exit: cannot encode them (${describeError(err)})`,
+    );
     return;
   }
   if (!body) return;
   const { outcome, detail } = sendSync(to.otlp, body, deadline - Date.now(), to.signal);
   if (outcome !== 'ok') {
-    const why = outcome === 'rejected' ? `the collector answered with status ${detail}` : outcome === 'timeout' ? 'timed out' : `${outcome} error`;
+    const why =
+      outcome === 'rejected'
+        ? `the collector answered with status ${detail}`
+        : outcome === 'timeout'
+          ? 'timed out'
+          : `${outcome} error`;
     diag.warn(`${items.length} ${NOUNS[to.signal]}(s) not delivered at exit to ${to.target}: ${why}`);
   }
 }

@@ -5,11 +5,11 @@ import { createRequire } from 'node:module';
 import type { ContextManager } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { DEFAULT_INSTRUMENTATIONS } from '../config/index.js';
-import { describeError, type Diag } from '../diag.js';
-import { createHttpInstrumentation, createUndiciInstrumentation } from './http/index.js';
+import { type Diag, describeError } from '../diag.js';
+import { fastStartSpan, type SpanStartOptions, sdkStartSpan } from '../spans/span-start.js';
 import { contextRunner } from './http/context.js';
-import { fastStartSpan, sdkStartSpan, type SpanStartOptions } from '../spans/span-start.js';
 import type { HttpInstrumentationOptions } from './http/index.js';
+import { createHttpInstrumentation, createUndiciInstrumentation } from './http/index.js';
 import { ZeroMqInstrumentation } from './zeromq/index.js';
 
 /** Which instrumentations run (OTEL_NODE_ENABLED/DISABLED_INSTRUMENTATIONS) and what the built-in ones need. */
@@ -46,7 +46,11 @@ export interface PipelineParts extends Partial<SpanStartOptions> {
   contextManager?: ContextManager;
 }
 
-export function createInstrumentations(options: InstrumentationOptions, diag: Diag, parts: PipelineParts = {}): ChosenInstrumentations {
+export function createInstrumentations(
+  options: InstrumentationOptions,
+  diag: Diag,
+  parts: PipelineParts = {},
+): ChosenInstrumentations {
   const http: HttpInstrumentationOptions = {
     runner: contextRunner(parts.contextManager),
     startSpan: parts.sampler && parts.ids ? fastStartSpan({ sampler: parts.sampler, ids: parts.ids }) : sdkStartSpan,
@@ -100,7 +104,8 @@ function loadContrib(name: string, diag: Diag): Instrumentation | undefined {
 }
 
 function moduleDefinitions(instrumentation: Instrumentation): string[] {
-  const defs = (instrumentation as unknown as { getModuleDefinitions?: () => { name: string }[] })
-    .getModuleDefinitions?.();
+  const defs = (
+    instrumentation as unknown as { getModuleDefinitions?: () => { name: string }[] }
+  ).getModuleDefinitions?.();
   return Array.isArray(defs) ? defs.map((d) => d.name) : [];
 }

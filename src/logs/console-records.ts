@@ -7,7 +7,14 @@
 // against about 0.2 µs for the record below, which holds the same fields (sdk-logs ReadableLogRecord). A console
 // line's only attribute is `log.iostream`, a constant per level, so there is nothing to validate or limit.
 // A line with fields (jsonl) goes through the SDK's Logger, which applies the OTEL_LOGRECORD_ATTRIBUTE_* limits.
-import { isSpanContextValid, trace, type Attributes, type Context, type Logger, type SeverityNumber } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type Context,
+  isSpanContextValid,
+  type Logger,
+  type SeverityNumber,
+  trace,
+} from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
 import type { HrTime, JsonValue } from './format.js';
@@ -36,10 +43,16 @@ export interface ConsoleRecordTarget {
   scopeName: string;
 }
 
-export function consoleRecordEmitter({ logger, processors, resource, scopeName }: ConsoleRecordTarget): EmitConsoleRecord {
+export function consoleRecordEmitter({
+  logger,
+  processors,
+  resource,
+  scopeName,
+}: ConsoleRecordTarget): EmitConsoleRecord {
   // Exporters group records by the identity of their scope object, so the records built here share the SDK
   // logger's (a private field of sdk-logs 3.x; should it move, the same scope is sent as a second group).
-  const sdkScope = (logger as { _instrumentationScope?: ReadableLogRecord['instrumentationScope'] })._instrumentationScope;
+  const sdkScope = (logger as { _instrumentationScope?: ReadableLogRecord['instrumentationScope'] })
+    ._instrumentationScope;
   const scope = sdkScope?.name === scopeName ? sdkScope : { name: scopeName, version: undefined, schemaUrl: undefined };
   // Shared by every record of a stream; records are read-only once emitted.
   const iostream: Record<RecordLevel['iostream'], Attributes> = {

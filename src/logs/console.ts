@@ -9,7 +9,7 @@ import { context, isSpanContextValid, SeverityNumber, trace } from '@opentelemet
 import { isTracingSuppressed } from '@opentelemetry/core';
 import type { LogFormat } from '../config/index.js';
 import type { EmitConsoleRecord, RecordLevel } from './console-records.js';
-import { jsonLine, nowHrTime, splitArgs, type JsonValue, type LineIds } from './format.js';
+import { type JsonValue, jsonLine, type LineIds, nowHrTime, splitArgs } from './format.js';
 
 type Method = 'log' | 'info' | 'debug' | 'warn' | 'error';
 type ConsoleFn = (...args: unknown[]) => void;
@@ -36,7 +36,12 @@ export function captureConsole({ format: outputFormat, emitRecord }: ConsoleCapt
   target[PATCHED] = true;
   let busy = false;
 
-  const emit = (level: RecordLevel, time: [number, number], body: string, fields: Record<string, JsonValue> | undefined) => {
+  const emit = (
+    level: RecordLevel,
+    time: [number, number],
+    body: string,
+    fields: Record<string, JsonValue> | undefined,
+  ) => {
     if (!emitRecord) return;
     const active = context.active();
     if (isTracingSuppressed(active)) return;
@@ -65,7 +70,9 @@ export function captureConsole({ format: outputFormat, emitRecord }: ConsoleCapt
     const asJsonl: ConsoleFn = function (this: unknown, ...args: unknown[]) {
       if (busy) return original.apply(this, args);
       busy = true;
-      let built: { line: string; time: [number, number]; message: string; fields: Record<string, JsonValue> } | undefined;
+      let built:
+        | { line: string; time: [number, number]; message: string; fields: Record<string, JsonValue> }
+        | undefined;
       try {
         const time = nowHrTime();
         const split = splitArgs(args);

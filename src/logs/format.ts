@@ -101,7 +101,8 @@ function toJsonValue(v: unknown, depth: number, seen: Set<object>): JsonValue | 
   if (depth >= MAX_DEPTH) return '[Object]';
   seen.add(obj);
   try {
-    if (obj instanceof Error) return { type: obj.name, message: obj.message, ...(obj.stack ? { stack: obj.stack } : {}) };
+    if (obj instanceof Error)
+      return { type: obj.name, message: obj.message, ...(obj.stack ? { stack: obj.stack } : {}) };
     const toJSON = (obj as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === 'function') return toJsonValue(toJSON.call(obj), depth + 1, seen) ?? null;
     if (Array.isArray(obj)) return obj.map((item) => toJsonValue(item, depth + 1, seen) ?? null);

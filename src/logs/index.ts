@@ -5,10 +5,10 @@ import { logs } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { LogsConfig } from '../config/index.js';
-import type { InstrumentationOptions } from '../instrumentations/index.js';
-import { describeError, type Diag } from '../diag.js';
+import { type Diag, describeError } from '../diag.js';
 import { createLogExporters } from '../exporters/index.js';
 import { LazyExporter } from '../exporters/lazy.js';
+import type { InstrumentationOptions } from '../instrumentations/index.js';
 import { agentState } from '../state.js';
 import { captureConsole } from './console.js';
 import { consoleRecordEmitter, type EmitConsoleRecord } from './console-records.js';
@@ -30,7 +30,8 @@ export function startLogs(
   try {
     let emitRecord: EmitConsoleRecord | undefined;
     if (exporting) {
-      const { BatchLogRecordProcessor, LoggerProvider } = require('@opentelemetry/sdk-logs') as typeof import('@opentelemetry/sdk-logs');
+      const { BatchLogRecordProcessor, LoggerProvider } =
+        require('@opentelemetry/sdk-logs') as typeof import('@opentelemetry/sdk-logs');
       routeLogsSdkErrors(diag);
       const processors = createLogExporters(lc, diag).map((exporter) => {
         // A bounded queue: with the collector down, records beyond maxQueueSize are dropped, not kept.
@@ -45,9 +46,16 @@ export function startLogs(
         return processor;
       });
       const provider = new LoggerProvider({ resource, processors });
-      if (!logs.setGlobalLoggerProvider(provider)) diag.warn('a global LoggerProvider was already registered; log libraries keep using it');
+      if (!logs.setGlobalLoggerProvider(provider))
+        diag.warn('a global LoggerProvider was already registered; log libraries keep using it');
       agentState().logs = provider;
-      if (lc.console) emitRecord = consoleRecordEmitter({ logger: provider.getLogger(SCOPE), processors, resource, scopeName: SCOPE });
+      if (lc.console)
+        emitRecord = consoleRecordEmitter({
+          logger: provider.getLogger(SCOPE),
+          processors,
+          resource,
+          scopeName: SCOPE,
+        });
       // OTEL_NODE_ENABLED_INSTRUMENTATIONS, when set, names every instrumentation that runs: the log libraries too.
       const { enabled, disabled } = instrumentations;
       const notEnabled = enabled ? ['pino', 'winston', 'bunyan'].filter((lib) => !enabled.includes(lib)) : [];

@@ -9,8 +9,8 @@
 //   include the library names: startLogs returns them).
 import * as nodeModule from 'node:module';
 import { logs } from '@opentelemetry/api';
-import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
-import { describeError, type Diag } from '../diag.js';
+import { type Instrumentation, registerInstrumentations } from '@opentelemetry/instrumentation';
+import { type Diag, describeError } from '../diag.js';
 
 const LIBRARIES = ['pino', 'winston', 'bunyan'] as const;
 type Library = (typeof LIBRARIES)[number];

@@ -6,7 +6,10 @@ import { warnOnce } from './warn.js';
 export function toAttributes(attrs: unknown, where: string): Attributes | undefined {
   if (attrs === undefined || attrs === null) return undefined;
   if (typeof attrs !== 'object' || Array.isArray(attrs)) {
-    warnOnce('bad_attrs', `${where}: attrs must be a plain object; got ${Array.isArray(attrs) ? 'an array' : typeof attrs}: ignored`);
+    warnOnce(
+      'bad_attrs',
+      `${where}: attrs must be a plain object; got ${Array.isArray(attrs) ? 'an array' : typeof attrs}: ignored`,
+    );
     return undefined;
   }
   const out: Attributes = {};
@@ -16,7 +19,10 @@ export function toAttributes(attrs: unknown, where: string): Attributes | undefi
     if (raw === undefined || raw === null) continue;
     const value = toValue(raw);
     if (value === undefined) {
-      warnOnce('bad_attrs', `${where}: attribute "${key}" is a ${typeof raw}; values must be strings, numbers, booleans or arrays of them: dropped`);
+      warnOnce(
+        'bad_attrs',
+        `${where}: attribute "${key}" is a ${typeof raw}; values must be strings, numbers, booleans or arrays of them: dropped`,
+      );
       continue;
     }
     out[key] = value;
@@ -38,7 +44,8 @@ function toValue(v: unknown): AttributeValue | undefined {
         const items: unknown[] = [];
         for (const item of v) {
           const t = typeof item;
-          if (item === null || item === undefined || t === 'string' || t === 'number' || t === 'boolean') items.push(item);
+          if (item === null || item === undefined || t === 'string' || t === 'number' || t === 'boolean')
+            items.push(item);
           else if (t === 'bigint') items.push(String(item));
           else return undefined;
         }

@@ -24,8 +24,8 @@ import type {
   TraceInfo,
   TracePropagateContext,
 } from './types.js';
-import { callInSpan } from './wrap.js';
 import { describe, warnOnce } from './warn.js';
+import { callInSpan } from './wrap.js';
 
 export { TraceSpanName } from './names.js';
 export type * from './types.js';
@@ -58,7 +58,8 @@ function optsOf<T extends object>(opts: T | undefined, what: string): T | undefi
 export function processTracingInit(opts?: ProcessTracingInitOptions | string, serviceName?: string): boolean {
   try {
     if (!state.started) {
-      const o: ProcessTracingInitOptions | undefined = typeof opts === 'string' ? { endpoint: opts, serviceName } : opts;
+      const o: ProcessTracingInitOptions | undefined =
+        typeof opts === 'string' ? { endpoint: opts, serviceName } : opts;
       if (o !== undefined && o !== null && typeof o === 'object') applyDefaults(o);
       startAgent();
     }
@@ -71,7 +72,12 @@ export function processTracingInit(opts?: ProcessTracingInitOptions | string, se
 function applyDefaults(o: ProcessTracingInitOptions): void {
   const env = process.env;
   if (typeof o.enable === 'boolean' && env.TRACES_ENABLE === undefined) env.TRACES_ENABLE = o.enable ? 'true' : 'false';
-  if (typeof o.serviceName === 'string' && o.serviceName !== '' && env.FD_SERVICE_NAME === undefined && env.OTEL_SERVICE_NAME === undefined) {
+  if (
+    typeof o.serviceName === 'string' &&
+    o.serviceName !== '' &&
+    env.FD_SERVICE_NAME === undefined &&
+    env.OTEL_SERVICE_NAME === undefined
+  ) {
     env.FD_SERVICE_NAME = o.serviceName;
   }
   if (
@@ -212,7 +218,13 @@ export function traceEventBatch(name: string, reqs: Iterable<BatchReq>, opts?: B
 }
 
 /** FastDeploy's trace_report_span: a slice whose start and end are already known. */
-export function traceReportSpan(name: string, rid: Rid, startNs: EpochNs, endNs: EpochNs, opts?: ReportSpanOptions): void {
+export function traceReportSpan(
+  name: string,
+  rid: Rid,
+  startNs: EpochNs,
+  endNs: EpochNs,
+  opts?: ReportSpanOptions,
+): void {
   if (!state.tracing) return;
   try {
     const n = nameOf(name, 'traceReportSpan');
@@ -250,6 +262,7 @@ export function traceRunInSlice<R>(rid: Rid, fn: () => R): R {
   return r === undefined ? fn() : runIn(r, fn);
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: any function may be wrapped, whatever its parameters
 type AnyFn = (this: unknown, ...args: any[]) => unknown;
 
 /**
@@ -257,6 +270,7 @@ type AnyFn = (this: unknown, ...args: any[]) => unknown;
  * context, e.g. the open slice). Use as `traceSpan('name')(fn)`, `traceSpan(fn)`, or as a method decorator
  * (standard or legacy `experimentalDecorators`). The span name defaults to the function name.
  */
+// biome-ignore lint/suspicious/noExplicitAny: a wrapper or a decorator (standard or legacy), chosen at run time
 export function traceSpan(name?: string | AnyFn): any {
   if (typeof name === 'function') return wrap(name, name.name || 'anonymous');
   return function traceSpanDecorator(target: unknown, key?: unknown, descriptor?: PropertyDescriptor): unknown {
@@ -265,7 +279,8 @@ export function traceSpan(name?: string | AnyFn): any {
       return descriptor;
     }
     if (typeof target === 'function') {
-      const decoratorName = key !== null && typeof key === 'object' && 'name' in key ? String((key as { name: unknown }).name) : undefined;
+      const decoratorName =
+        key !== null && typeof key === 'object' && 'name' in key ? String((key as { name: unknown }).name) : undefined;
       return wrap(target as AnyFn, name ?? decoratorName ?? (target.name || 'anonymous'));
     }
     warnOnce('bad_argument', 'traceSpan: can only wrap a function or decorate a method: left as is');

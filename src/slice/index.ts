@@ -66,7 +66,13 @@ export function traceSliceBatch(name: string, reqs: Iterable<BatchReq>, opts?: B
 export function traceEventBatch(name: string, reqs: Iterable<BatchReq>, opts?: BatchOptions): void {
   if (state.tracing) load().traceEventBatch(name, reqs, opts);
 }
-export function traceReportSpan(name: string, rid: Rid, startNs: EpochNs, endNs: EpochNs, opts?: Parameters<typeof Impl.traceReportSpan>[4]): void {
+export function traceReportSpan(
+  name: string,
+  rid: Rid,
+  startNs: EpochNs,
+  endNs: EpochNs,
+  opts?: Parameters<typeof Impl.traceReportSpan>[4],
+): void {
   if (state.tracing) load().traceReportSpan(name, rid, startNs, endNs, opts as ReportSpanOptions);
 }
 export function getTraceInfoForRequest(rid: Rid): TraceInfo | undefined {
@@ -76,9 +82,12 @@ export function traceRunInSlice<R>(rid: Rid, fn: () => R): R {
   return state.tracing ? load().traceRunInSlice(rid, fn) : fn();
 }
 /** Wraps a function (or decorates a method) in a span; with tracing off for good, returns it unchanged. */
+// biome-ignore lint/suspicious/noExplicitAny: any function, and a wrapper or a decorator chosen at run time
 export function traceSpan(name?: string | ((...args: any[]) => unknown)): any {
   if (state.started && !state.tracing) {
-    return typeof name === 'function' ? name : (target: unknown, _key?: unknown, descriptor?: PropertyDescriptor) => descriptor ?? target;
+    return typeof name === 'function'
+      ? name
+      : (target: unknown, _key?: unknown, descriptor?: PropertyDescriptor) => descriptor ?? target;
   }
   return load().traceSpan(name);
 }

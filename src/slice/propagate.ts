@@ -86,7 +86,9 @@ function parse(input: unknown): Parsed | undefined {
   if (obj.root !== undefined) return fromCarrier(obj.root, obj.prev, 'traceId', 'spanId');
   if (obj.root_span !== undefined) return fromCarrier(obj.root_span, obj.prev_span, 'trace_id', 'span_id');
   if (obj.traceparent !== undefined) return fromCarrier(obj, undefined, '', '');
-  return bad('expected { root, prev } (or SGLang\'s { root_span, prev_span }), a traceparent carrier, a Context or a ZeroMQ message');
+  return bad(
+    "expected { root, prev } (or SGLang's { root_span, prev_span }), a traceparent carrier, a Context or a ZeroMQ message",
+  );
 }
 
 /** A received ZeroMQ message (its frames array or first frame): the context the ZeroMQ instrumentation found. */
@@ -154,7 +156,12 @@ function hexId(v: unknown, len: number): string | undefined {
 
 /** JSON.parse reviver: integers beyond 2^53 (SGLang's ids) come back exact, as bigints (Node >= 21 gives the source). */
 function keepBigInts(this: unknown, _key: string, value: unknown, context?: { source?: string }): unknown {
-  if (typeof value === 'number' && !Number.isSafeInteger(value) && typeof context?.source === 'string' && /^\d+$/.test(context.source)) {
+  if (
+    typeof value === 'number' &&
+    !Number.isSafeInteger(value) &&
+    typeof context?.source === 'string' &&
+    /^\d+$/.test(context.source)
+  ) {
     return BigInt(context.source);
   }
   return value;

@@ -50,7 +50,10 @@ export function addReq(req: ReqCtx): void {
   if (s.reqTtlMs > 0 && req.born - lastSweep >= sweepEvery(s)) sweep(req.born);
   while (reqs.size >= s.reqMax) {
     const oldest = reqs.values().next().value as ReqCtx;
-    warnOnce('req_evicted', `more than TRACES_REQ_MAX=${s.reqMax} requests open: the oldest are ended with error status`);
+    warnOnce(
+      'req_evicted',
+      `more than TRACES_REQ_MAX=${s.reqMax} requests open: the oldest are ended with error status`,
+    );
     endReq(oldest, nowHr(), `evicted: more than TRACES_REQ_MAX=${s.reqMax} open requests`);
   }
   reqs.set(req.rid, req);
@@ -64,7 +67,10 @@ export function sweep(now: number): void {
   let ts: HrTime | undefined;
   for (const req of reqs.values()) {
     if (now - req.born < ttl) break;
-    warnOnce('req_ttl_expired', `request "${req.rid}" not finished within TRACES_REQ_TTL_MS=${ttl}: ended with error status`);
+    warnOnce(
+      'req_ttl_expired',
+      `request "${req.rid}" not finished within TRACES_REQ_TTL_MS=${ttl}: ended with error status`,
+    );
     ts ??= nowHr();
     endReq(req, ts, `request not finished within TRACES_REQ_TTL_MS=${ttl}`);
   }
@@ -73,7 +79,10 @@ export function sweep(now: number): void {
 export function findReq(rid: string, what: string): ReqCtx | undefined {
   const req = reqs.get(rid);
   if (req === undefined) {
-    warnOnce('unknown_rid', `${what}: no traced request "${rid}" in this thread (never started, already finished, or its context was not set here)`);
+    warnOnce(
+      'unknown_rid',
+      `${what}: no traced request "${rid}" in this thread (never started, already finished, or its context was not set here)`,
+    );
   }
   return req;
 }
@@ -140,7 +149,11 @@ export function closeThread(req: ReqCtx, th: ThreadCtx, ts: HrTime, error?: stri
       continue;
     }
     if (error !== undefined) setError(top.span, error);
-    else warnOnce('unclosed_slice', `slice "${top.name}" of request "${req.rid}" was still open when its thread or request ended: ended there`);
+    else
+      warnOnce(
+        'unclosed_slice',
+        `slice "${top.name}" of request "${req.rid}" was still open when its thread or request ended: ended there`,
+      );
     endTopSlice(req, th, ts);
   }
   if (attrs !== undefined) th.span.setAttributes(attrs);

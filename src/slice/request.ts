@@ -10,12 +10,18 @@ import { warnOnce } from './warn.js';
 
 const RID_PREFIX = 8;
 
-export function reqStart(rid: string, opts: { bootstrapRoom?: unknown; ts?: unknown; role?: unknown } | undefined): void {
+export function reqStart(
+  rid: string,
+  opts: { bootstrapRoom?: unknown; ts?: unknown; role?: unknown } | undefined,
+): void {
   const api = otel();
   const ts = toHr(opts?.ts);
   const old = reqs.get(rid);
   if (old !== undefined) {
-    warnOnce('duplicate_req_start', `traceReqStart("${rid}") while that request is still open: the old one is ended with error status`);
+    warnOnce(
+      'duplicate_req_start',
+      `traceReqStart("${rid}") while that request is still open: the old one is ended with error status`,
+    );
     endReq(old, ts, 'superseded by a new traceReqStart for the same rid');
   }
   const info = threadInfo();
@@ -24,9 +30,14 @@ export function reqStart(rid: string, opts: { bootstrapRoom?: unknown; ts?: unkn
   // happens to be active here is peeled off, so requests started in one loop never nest.
   let parent: Context = foreignContext(api.context.active());
   let room: Span | undefined;
-  const roomHex = opts?.bootstrapRoom === undefined || opts.bootstrapRoom === null ? undefined : toRoomHex(opts.bootstrapRoom);
+  const roomHex =
+    opts?.bootstrapRoom === undefined || opts.bootstrapRoom === null ? undefined : toRoomHex(opts.bootstrapRoom);
   if (roomHex !== undefined) {
-    room = tracer.startSpan(`Bootstrap Room ${roomHex}`, { startTime: ts, attributes: { bootstrap_room: roomHex } }, parent);
+    room = tracer.startSpan(
+      `Bootstrap Room ${roomHex}`,
+      { startTime: ts, attributes: { bootstrap_room: roomHex } },
+      parent,
+    );
     parent = api.trace.setSpan(parent, room);
   }
   const role = roleOf(opts?.role);
@@ -79,7 +90,10 @@ function toRoomHex(room: unknown): string | undefined {
     value = undefined;
   }
   if (value === undefined || value < 0n) {
-    warnOnce('bad_argument', `traceReqStart: bootstrapRoom must be a non-negative integer; got ${String(room)}: no Bootstrap Room span`);
+    warnOnce(
+      'bad_argument',
+      `traceReqStart: bootstrapRoom must be a non-negative integer; got ${String(room)}: no Bootstrap Room span`,
+    );
     return undefined;
   }
   return `0x${value.toString(16)}`;

@@ -1,7 +1,7 @@
 // Environment the slice API reads itself (once, when the first traced call runs). The agent's config module owns
 // every other variable; these only bound the slice API's own memory.
 import { hostname } from 'node:os';
-import { parseWholeNumber, type Env } from '../config/env.js';
+import { type Env, parseWholeNumber } from '../config/env.js';
 import { machineId } from '../config/host.js';
 import { warnOnce } from './warn.js';
 
@@ -31,7 +31,8 @@ export function readSettings(env: Env = process.env): SliceSettings {
 
 function intVar(env: Env, name: string, fallback: number, min: number, bad: string[]): number {
   const n = parseWholeNumber(env[name], min);
-  if (n === null) bad.push(`${name}=${JSON.stringify(env[name]?.trim())} is not an integer >= ${min}: using ${fallback}`);
+  if (n === null)
+    bad.push(`${name}=${JSON.stringify(env[name]?.trim())} is not an integer >= ${min}: using ${fallback}`);
   return n ?? fallback;
 }
 

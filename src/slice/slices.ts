@@ -2,7 +2,7 @@
 import type { Attributes, HrTime, Span } from '@opentelemetry/api';
 import { toAttributes } from './attrs.js';
 import type { ReqCtx, SliceRec, ThreadCtx } from './model.js';
-import { SliceContext, foreignContext, otel, sliceTracer } from './otel.js';
+import { foreignContext, otel, SliceContext, sliceTracer } from './otel.js';
 import { closeThread, dropTopSlice, endTopSlice, findReq, reqs, threadFor, threadInfo } from './registry.js';
 import { toHr } from './time.js';
 import { warnOnce } from './warn.js';
@@ -16,7 +16,7 @@ export function sliceStart(name: string, rid: string, opts: { ts?: unknown; anon
   startOn(req, threadFor(req, ts), name, opts?.anonymous === true || name === '', ts);
 }
 
-function startOn(req: ReqCtx, th: ThreadCtx, name: string, anonymous: boolean, ts: HrTime): void {
+function startOn(_req: ReqCtx, th: ThreadCtx, name: string, anonymous: boolean, ts: HrTime): void {
   const api = otel();
   const parent = th.stack.length === 0 ? undefined : th.stack[th.stack.length - 1];
   // Only top-level slices link, to the previous top-level slice of the thread (or of the sender, after a hop).
@@ -39,15 +39,32 @@ export function sliceEnd(
   rid: string,
   opts: { ts?: unknown; attrs?: unknown; autoNextAnon?: unknown; threadFinishFlag?: unknown } | undefined,
 ): void {
-  endAt(name, rid, toHr(opts?.ts), toAttributes(opts?.attrs, 'traceSliceEnd'), opts?.autoNextAnon === true, opts?.threadFinishFlag === true);
+  endAt(
+    name,
+    rid,
+    toHr(opts?.ts),
+    toAttributes(opts?.attrs, 'traceSliceEnd'),
+    opts?.autoNextAnon === true,
+    opts?.threadFinishFlag === true,
+  );
 }
 
-function endAt(name: string, rid: string, ts: HrTime, attrs: Attributes | undefined, autoNextAnon: boolean, threadFinish: boolean): void {
+function endAt(
+  name: string,
+  rid: string,
+  ts: HrTime,
+  attrs: Attributes | undefined,
+  autoNextAnon: boolean,
+  threadFinish: boolean,
+): void {
   const req = findReq(rid, 'traceSliceEnd');
   if (req === undefined) return;
   const th = req.threads.get(threadInfo());
   if (th === undefined || th.stack.length === 0) {
-    warnOnce('slice_end_without_start', `traceSliceEnd("${name}", "${rid}") with no open slice on this thread: ignored`);
+    warnOnce(
+      'slice_end_without_start',
+      `traceSliceEnd("${name}", "${rid}") with no open slice on this thread: ignored`,
+    );
     return;
   }
   const rec = matchSlice(req, th, name, ts);
@@ -84,7 +101,10 @@ function matchSlice(req: ReqCtx, th: ThreadCtx, name: string, ts: HrTime): Slice
   }
   const ERROR = otel().SpanStatusCode.ERROR;
   if (i < 0) {
-    warnOnce('slice_name_mismatch', `traceSliceEnd("${name}") but the open slice is "${top.name}": that slice is ended with error status`);
+    warnOnce(
+      'slice_name_mismatch',
+      `traceSliceEnd("${name}") but the open slice is "${top.name}": that slice is ended with error status`,
+    );
     top.span.setStatus({ code: ERROR, message: `slice name mismatch: started as "${top.name}", ended as "${name}"` });
     return top;
   }
@@ -96,7 +116,10 @@ function matchSlice(req: ReqCtx, th: ThreadCtx, name: string, ts: HrTime): Slice
       continue;
     }
     if (!warned) {
-      warnOnce('unclosed_slice', `traceSliceEnd("${name}") while slices nested in it are open: they are ended first, with error status`);
+      warnOnce(
+        'unclosed_slice',
+        `traceSliceEnd("${name}") while slices nested in it are open: they are ended first, with error status`,
+      );
       warned = true;
     }
     inner.span.setStatus({ code: ERROR, message: `slice not ended before enclosing slice "${name}"` });
@@ -121,7 +144,10 @@ function eventAt(name: string, rid: string, ts: HrTime, attrs: Attributes | unde
   if (req === undefined) return;
   const span = targetSpan(req);
   if (span === undefined) {
-    warnOnce('no_open_span', `traceEvent("${name}", "${rid}"): no span of this request is open on this thread: dropped`);
+    warnOnce(
+      'no_open_span',
+      `traceEvent("${name}", "${rid}"): no span of this request is open on this thread: dropped`,
+    );
     return;
   }
   span.addEvent(name, attrs, ts);
@@ -198,12 +224,16 @@ function iterable(batch: unknown, what: string): Iterable<unknown> | undefined {
 export function normRid(rid: unknown, what: string): string | undefined {
   if (typeof rid === 'string') return rid;
   if (typeof rid === 'number' || typeof rid === 'bigint') return String(rid);
-  warnOnce('bad_argument', `${what}: rid must be a string (or number); got ${rid === null ? 'null' : typeof rid}: ignored`);
+  warnOnce(
+    'bad_argument',
+    `${what}: rid must be a string (or number); got ${rid === null ? 'null' : typeof rid}: ignored`,
+  );
   return undefined;
 }
 
 function ridOf(item: unknown): string | undefined {
-  if (item !== null && typeof item === 'object' && 'rid' in item) return normRid((item as { rid: unknown }).rid, 'batch item');
+  if (item !== null && typeof item === 'object' && 'rid' in item)
+    return normRid((item as { rid: unknown }).rid, 'batch item');
   return normRid(item, 'batch item');
 }
 

@@ -64,7 +64,10 @@ function makeInfo(hostId: string, label: string, tpRank: number | undefined, dpR
 function validLabel(label: unknown): string {
   if (typeof label === 'string' && label !== '') return label;
   if (typeof label === 'number' || typeof label === 'bigint') return String(label);
-  warnOnce('bad_argument', `traceSetThreadInfo: label must be a non-empty string; got ${typeof label}: using "unknown"`);
+  warnOnce(
+    'bad_argument',
+    `traceSetThreadInfo: label must be a non-empty string; got ${typeof label}: using "unknown"`,
+  );
   return 'unknown';
 }
 

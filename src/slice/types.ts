@@ -7,7 +7,12 @@ export type EpochNs = number | bigint;
 export type Rid = string | number | bigint;
 
 /** Attribute values as OpenTelemetry accepts them (bigint is converted to a decimal string). */
-export type AttrValue = string | number | boolean | bigint | ReadonlyArray<string | number | boolean | null | undefined>;
+export type AttrValue =
+  | string
+  | number
+  | boolean
+  | bigint
+  | ReadonlyArray<string | number | boolean | null | undefined>;
 export type Attrs = Record<string, AttrValue | null | undefined>;
 
 export interface ProcessTracingInitOptions {

@@ -1,7 +1,7 @@
 // Contexts built at the lowest cost: a Context is an interface, so a span (and its RPC metadata) can be put on a
 // parent in one small object instead of through the API's BaseContext, whose every setValue copies the whole Map.
 // Shared by the http and zeromq instrumentations, which build one such context per request or message.
-import { INVALID_SPAN_CONTEXT, trace, type Context } from '@opentelemetry/api';
+import { type Context, INVALID_SPAN_CONTEXT, trace } from '@opentelemetry/api';
 import { RPCType, setRPCMetadata } from '@opentelemetry/core';
 
 /**
@@ -63,4 +63,6 @@ function keyUsedBy(set: (probe: Context) => unknown): symbol {
 }
 
 const SPAN_KEY = keyUsedBy((probe) => trace.setSpan(probe, trace.wrapSpanContext(INVALID_SPAN_CONTEXT)));
-const RPC_KEY = keyUsedBy((probe) => setRPCMetadata(probe, { type: RPCType.HTTP, span: trace.wrapSpanContext(INVALID_SPAN_CONTEXT) }));
+const RPC_KEY = keyUsedBy((probe) =>
+  setRPCMetadata(probe, { type: RPCType.HTTP, span: trace.wrapSpanContext(INVALID_SPAN_CONTEXT) }),
+);

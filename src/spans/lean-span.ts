@@ -11,11 +11,12 @@
 // directly; anything else (arrays, objects, bytes, too-long strings, an over-limit count, an empty key) goes
 // through @opentelemetry/core's `maybeAddAttribute`, the SDK's own rule. Events, links, status, names and times
 // follow SpanImpl (sdk-trace 3.1) line by line; test/lean-span.test.ts compares the two field by field.
+
+import type { Context } from '@opentelemetry/api';
 import {
-  diag,
-  SpanStatusCode,
   type Attributes,
   type AttributeValue,
+  diag,
   type Exception,
   type HrTime,
   type Link,
@@ -23,23 +24,23 @@ import {
   type SpanContext,
   type SpanKind,
   type SpanStatus,
+  SpanStatusCode,
   type TimeInput,
 } from '@opentelemetry/api';
 import {
-  addHrTimes,
   AddAttributeDecision,
+  addHrTimes,
   cleanAttributes,
   cleanSimpleAttributes,
+  hrTime,
+  hrTimeDuration,
+  type InstrumentationScope,
   isTimeInput,
   isTimeInputHrTime,
   maybeAddAttribute,
   millisToHrTime,
-  hrTime,
-  hrTimeDuration,
-  type InstrumentationScope,
 } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, SpanLimits, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace';
 
 const ATTR_EXCEPTION_TYPE = 'exception.type';
@@ -75,8 +76,16 @@ function readPipeline(tracer: Partial<Record<string, unknown>>): SpanPipeline | 
   const { _resource: resource, instrumentationScope: scope, _spanLimits: limits, _spanProcessor: processor } = tracer;
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
   if (!isObject(resource) || !isObject(scope) || typeof scope.name !== 'string' || !isObject(processor)) return null;
-  if (typeof processor.onStart !== 'function' || typeof processor.onEnd !== 'function' || !isObject(limits)) return null;
-  const numeric = ['attributeValueLengthLimit', 'attributeCountLimit', 'linkCountLimit', 'eventCountLimit', 'attributePerEventCountLimit', 'attributePerLinkCountLimit'];
+  if (typeof processor.onStart !== 'function' || typeof processor.onEnd !== 'function' || !isObject(limits))
+    return null;
+  const numeric = [
+    'attributeValueLengthLimit',
+    'attributeCountLimit',
+    'linkCountLimit',
+    'eventCountLimit',
+    'attributePerEventCountLimit',
+    'attributePerLinkCountLimit',
+  ];
   if (!numeric.every((k) => typeof limits[k] === 'number')) return null;
   return {
     resource: resource as unknown as Resource,
@@ -163,7 +172,9 @@ export class LeanSpan implements Span, ReadableSpan {
     // The common case, decided exactly as maybeAddAttribute would (a prototype member such as `toString` reads as
     // a function here and takes the general path, where Object.hasOwn tells it apart).
     if (
-      (type === 'number' || type === 'boolean' || (type === 'string' && (value as string).length <= this.limits.attributeValueLengthLimit)) &&
+      (type === 'number' ||
+        type === 'boolean' ||
+        (type === 'string' && (value as string).length <= this.limits.attributeValueLengthLimit)) &&
       key.length > 0 &&
       typeof existing !== 'function'
     ) {
@@ -189,7 +200,7 @@ export class LeanSpan implements Span, ReadableSpan {
   setAttributes(attributes: Attributes): this {
     if (this.attributesCount === 0 && !this.ended && this.copyAll(attributes)) return this;
     for (const key in attributes) {
-      if (Object.prototype.hasOwnProperty.call(attributes, key)) this.setAttribute(key, attributes[key]);
+      if (Object.hasOwn(attributes, key)) this.setAttribute(key, attributes[key]);
     }
     return this;
   }
@@ -202,10 +213,11 @@ export class LeanSpan implements Span, ReadableSpan {
     const lengthLimit = this.limits.attributeValueLengthLimit;
     let count = 0;
     for (const key in attributes) {
-      if (!Object.prototype.hasOwnProperty.call(attributes, key) || key.length === 0) return false;
+      if (!Object.hasOwn(attributes, key) || key.length === 0) return false;
       const value = attributes[key];
       const type = typeof value;
-      if (!(type === 'number' || type === 'boolean' || (type === 'string' && (value as string).length <= lengthLimit))) return false;
+      if (!(type === 'number' || type === 'boolean' || (type === 'string' && (value as string).length <= lengthLimit)))
+        return false;
       count++;
     }
     if (count > this.limits.attributeCountLimit) return false;
@@ -302,12 +314,17 @@ export class LeanSpan implements Span, ReadableSpan {
       this.endTime = this.timeOf(endTime);
       this.duration = hrTimeDuration(this.startTime, this.endTime);
       if (this.duration[0] < 0) {
-        diag.warn('Inconsistent start and end time, startTime > endTime. Setting span duration to 0ms.', this.startTime, this.endTime);
+        diag.warn(
+          'Inconsistent start and end time, startTime > endTime. Setting span duration to 0ms.',
+          this.startTime,
+          this.endTime,
+        );
         this.endTime = this.startTime.slice() as HrTime;
         this.duration = [0, 0];
       }
     }
-    if (this.droppedEventsCount > 0) diag.warn(`Dropped ${this.droppedEventsCount} events because eventCountLimit reached`);
+    if (this.droppedEventsCount > 0)
+      diag.warn(`Dropped ${this.droppedEventsCount} events because eventCountLimit reached`);
     if (this.droppedLinksCount > 0) diag.warn(`Dropped ${this.droppedLinksCount} links because linkCountLimit reached`);
     const processor = this.processor;
     if (processor.onEnding) processor.onEnding(this);
@@ -360,4 +377,3 @@ export class LeanSpan implements Span, ReadableSpan {
     return this;
   }
 }
-

@@ -8,18 +8,18 @@
 // When the tracer is not the SDK's (tests, another SDK, an sdk-trace shaped differently) a kept span is started by
 // the tracer itself, with the very trace id sampled here handed over so that its sampler decides the same.
 import {
-  SpanKind,
-  trace,
-  TraceFlags,
   type Attributes,
   type Context,
   type Link,
   type Span,
+  type SpanKind,
   type TimeInput,
+  TraceFlags,
   type Tracer,
+  trace,
 } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
-import { SamplingDecision, type Sampler } from '@opentelemetry/sdk-trace';
+import { type Sampler, SamplingDecision } from '@opentelemetry/sdk-trace';
 import type { PooledIdGenerator } from './id-generator.js';
 import { pipelineOf, startLeanSpan } from './lean-span.js';
 
@@ -53,7 +53,15 @@ export function fastStartSpan({ sampler, ids }: SpanStartOptions): StartSpan {
     if (pipeline !== undefined) {
       const traceFlags = result.decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE;
       const spanContext = { traceId, spanId: ids.generateSpanId(), traceFlags, traceState };
-      const span = startLeanSpan(pipeline, name, kind, spanContext, validParent ? parentSc : undefined, startTime, parent);
+      const span = startLeanSpan(
+        pipeline,
+        name,
+        kind,
+        spanContext,
+        validParent ? parentSc : undefined,
+        startTime,
+        parent,
+      );
       if (result.attributes) span.setAttributes(result.attributes);
       return span;
     }

@@ -15,14 +15,14 @@
 // Duplicate `traceparent` headers arrive joined by ", " (Node) and fail the parse, so a new trace starts, as the
 // test suite expects; a carrier that keeps duplicates as an array is treated the same way.
 import {
-  createContextKey,
-  trace,
-  TraceFlags,
+  type TraceState as ApiTraceState,
   type Context,
+  createContextKey,
   type TextMapGetter,
   type TextMapPropagator,
   type TextMapSetter,
-  type TraceState as ApiTraceState,
+  TraceFlags,
+  trace,
 } from '@opentelemetry/api';
 import { isTracingSuppressed, W3CTraceContextPropagator } from '@opentelemetry/core';
 
@@ -60,7 +60,11 @@ export class TraceContextPropagator implements TextMapPropagator {
     const parent = trace.getSpanContext(withParent);
     if (!parent || withParent === context) return context;
     const traceState = parseTraceState(getter.get(carrier, TRACE_STATE));
-    const spanContext = { ...parent, traceFlags: parent.traceFlags & KNOWN_FLAGS, ...(traceState ? { traceState } : {}) };
+    const spanContext = {
+      ...parent,
+      traceFlags: parent.traceFlags & KNOWN_FLAGS,
+      ...(traceState ? { traceState } : {}),
+    };
     let out = trace.setSpanContext(context, spanContext);
     if (spanContext.traceFlags & RANDOM) out = out.setValue(RANDOM_TRACE_ID, spanContext.traceId);
     return out;

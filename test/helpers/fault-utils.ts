@@ -39,7 +39,12 @@ export async function load(url: string | ((i: number) => string), total: number,
 }
 
 /** Polls `read` until `until` holds or `timeoutMs` passes; returns the last value either way. */
-export async function poll<T>(read: () => T | Promise<T>, until: (v: T) => boolean, timeoutMs: number, everyMs = 100): Promise<T> {
+export async function poll<T>(
+  read: () => T | Promise<T>,
+  until: (v: T) => boolean,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let value = await read();
   while (!until(value) && Date.now() < deadline) {

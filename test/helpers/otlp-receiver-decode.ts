@@ -5,11 +5,12 @@
 // The schema is the protobufjs static module OpenTelemetry JS generated from opentelemetry-proto and published in
 // @opentelemetry/otlp-transformer 0.210.0 (devDependency alias `otlp-proto-root`): a published package, so a fresh
 // clone decodes with nothing beside it, and code independent of the agent's own one-pass encoder.
-import type { IConversionOptions } from 'protobufjs';
+
 import otlpRoot from 'otlp-proto-root/build/src/generated/root.js';
+import type { IConversionOptions } from 'protobufjs';
 import type {
-  AttrValue,
   Attributes,
+  AttrValue,
   Headers,
   ReceivedLog,
   ReceivedScope,
@@ -27,13 +28,23 @@ export interface GeneratedType {
 }
 
 type Collector = Record<'trace' | 'logs' | 'metrics', { v1: Record<string, GeneratedType> }>;
-const collector = (otlpRoot as unknown as { opentelemetry: { proto: { collector: Collector } } }).opentelemetry.proto.collector;
+const collector = (otlpRoot as unknown as { opentelemetry: { proto: { collector: Collector } } }).opentelemetry.proto
+  .collector;
 
 /** Request and (empty) response message of each signal's Export call. */
 export const MESSAGES: Record<ReceiverSignal, { request: GeneratedType; response: GeneratedType }> = {
-  traces: { request: collector.trace.v1.ExportTraceServiceRequest!, response: collector.trace.v1.ExportTraceServiceResponse! },
-  logs: { request: collector.logs.v1.ExportLogsServiceRequest!, response: collector.logs.v1.ExportLogsServiceResponse! },
-  metrics: { request: collector.metrics.v1.ExportMetricsServiceRequest!, response: collector.metrics.v1.ExportMetricsServiceResponse! },
+  traces: {
+    request: collector.trace.v1.ExportTraceServiceRequest!,
+    response: collector.trace.v1.ExportTraceServiceResponse!,
+  },
+  logs: {
+    request: collector.logs.v1.ExportLogsServiceRequest!,
+    response: collector.logs.v1.ExportLogsServiceResponse!,
+  },
+  metrics: {
+    request: collector.metrics.v1.ExportMetricsServiceRequest!,
+    response: collector.metrics.v1.ExportMetricsServiceResponse!,
+  },
 };
 
 /** Top-level JSON field of each request; anything else (e.g. snake_case) would be silently dropped. */
@@ -158,7 +169,9 @@ export class OtlpDecoder {
     const problems: string[] = [];
     const unknownKeys = Object.keys(parsed).filter((k) => k !== JSON_ROOT_FIELDS[signal]);
     if (unknownKeys.length > 0) {
-      problems.push(`unknown top-level OTLP/JSON field(s) ${unknownKeys.join(', ')} (expected ${JSON_ROOT_FIELDS[signal]})`);
+      problems.push(
+        `unknown top-level OTLP/JSON field(s) ${unknownKeys.join(', ')} (expected ${JSON_ROOT_FIELDS[signal]})`,
+      );
     }
     hexIdsToBytes(signal, parsed);
     const message = this.types[signal].fromObject(parsed);
@@ -311,7 +324,14 @@ function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');
 }
 
-function checkId(problems: string[], what: string, field: string, id: Uint8Array, size: number, optional: boolean): void {
+function checkId(
+  problems: string[],
+  what: string,
+  field: string,
+  id: Uint8Array,
+  size: number,
+  optional: boolean,
+): void {
   if (optional && id.length === 0) return;
   if (id.length !== size) problems.push(`${what}: ${field} has ${id.length} bytes, expected ${size}`);
   else if (id.every((b) => b === 0)) problems.push(`${what}: ${field} is all zeros`);
@@ -341,7 +361,8 @@ function hexIdsToBytes(signal: ReceiverSignal, body: Record<string, unknown>): v
         for (const span of records(ss.spans)) {
           const where = `span '${String(span.name)}'`;
           for (const f of ['traceId', 'spanId', 'parentSpanId']) convert(span, f, where);
-          for (const link of records(span.links)) for (const f of ['traceId', 'spanId']) convert(link, f, `${where} link`);
+          for (const link of records(span.links))
+            for (const f of ['traceId', 'spanId']) convert(link, f, `${where} link`);
         }
       }
     }

@@ -7,14 +7,7 @@ export type ReceiverSignal = 'traces' | 'logs' | 'metrics';
 export type ReceiverMode = 'ok' | 'hang' | 'error';
 
 /** An OTLP AnyValue unwrapped to plain JS (int64 becomes number, bytes stay bytes, empty is null). */
-export type AttrValue =
-  | string
-  | number
-  | boolean
-  | null
-  | Uint8Array
-  | AttrValue[]
-  | { [key: string]: AttrValue };
+export type AttrValue = string | number | boolean | null | Uint8Array | AttrValue[] | { [key: string]: AttrValue };
 export type Attributes = Record<string, AttrValue>;
 
 /** Request headers (HTTP) or metadata (gRPC): lowercase name -> string. */

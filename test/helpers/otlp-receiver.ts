@@ -6,16 +6,16 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as zlib from 'node:zlib';
 import {
+  type Metadata,
   Server,
   ServerCredentials,
-  status,
-  type Metadata,
-  type sendUnaryData,
   type ServerUnaryCall,
   type ServiceDefinition,
   type ServiceError,
+  type sendUnaryData,
+  status,
 } from '@grpc/grpc-js';
-import { MESSAGES, OtlpDecoder, type DecodedBatch } from './otlp-receiver-decode.js';
+import { type DecodedBatch, MESSAGES, OtlpDecoder } from './otlp-receiver-decode.js';
 import type {
   Headers,
   ReceivedLog,
@@ -119,7 +119,12 @@ function lowPort(): number {
 }
 
 function isAddrInUse(err: unknown): boolean {
-  return err instanceof Error && /EADDRINUSE|address already in use|No address added/i.test(err.message + String((err as NodeJS.ErrnoException).code));
+  return (
+    err instanceof Error &&
+    /EADDRINUSE|address already in use|No address added/i.test(
+      err.message + String((err as NodeJS.ErrnoException).code),
+    )
+  );
 }
 
 interface Waiter {
@@ -214,7 +219,13 @@ class Receiver implements OtlpReceiver {
   }
 
   waitForLogs(match: Match<ReceivedLog>, timeoutMs = 10_000): Promise<ReceivedLog[]> {
-    return this.waitFor('log', this.logs, match, timeoutMs, (l) => `${l.severityText || l.severityNumber}: ${short(l.body)} [${l.protocol}]`);
+    return this.waitFor(
+      'log',
+      this.logs,
+      match,
+      timeoutMs,
+      (l) => `${l.severityText || l.severityNumber}: ${short(l.body)} [${l.protocol}]`,
+    );
   }
 
   waitForRequests(match: Match<ReceivedRequest>, timeoutMs = 10_000): Promise<ReceivedRequest[]> {
@@ -252,7 +263,11 @@ class Receiver implements OtlpReceiver {
         this.waiters.delete(waiter);
         const found = select();
         const wanted = `${count} ${noun}(s)${where ? ` matching ${describeFn(where)}` : ''}`;
-        reject(new Error(`OTLP receiver: timed out after ${timeoutMs}ms waiting for ${wanted}; ${found.length} matched.\n${this.report(noun, list, describe)}`));
+        reject(
+          new Error(
+            `OTLP receiver: timed out after ${timeoutMs}ms waiting for ${wanted}; ${found.length} matched.\n${this.report(noun, list, describe)}`,
+          ),
+        );
       }, timeoutMs);
       this.waiters.add(waiter);
     });
@@ -268,7 +283,12 @@ class Receiver implements OtlpReceiver {
       `Mode: ${this.mode}. Requests (${this.requests.length}): ${this.requests.slice(0, LIMIT).map(describeRequest).join('; ') || 'none'}.`,
     ];
     if (this.errors.length > 0) {
-      lines.push(`Receiver errors (${this.errors.length}): ${this.errors.slice(0, LIMIT).map((e) => `${e.protocol} ${e.path}: ${e.message}`).join('; ')}`);
+      lines.push(
+        `Receiver errors (${this.errors.length}): ${this.errors
+          .slice(0, LIMIT)
+          .map((e) => `${e.protocol} ${e.path}: ${e.message}`)
+          .join('; ')}`,
+      );
     }
     return lines.join('\n');
   }
@@ -292,7 +312,17 @@ class Receiver implements OtlpReceiver {
     decode: () => DecodedBatch,
   ): { outcome: ReceiverMode | 'decode-error'; message: string } {
     const mode = this.mode;
-    const request: ReceivedRequest = { protocol, signal, path, headers, outcome: mode, compressed, spanCount: 0, logCount: 0, metricCount: 0 };
+    const request: ReceivedRequest = {
+      protocol,
+      signal,
+      path,
+      headers,
+      outcome: mode,
+      compressed,
+      spanCount: 0,
+      logCount: 0,
+      metricCount: 0,
+    };
     let batch: DecodedBatch;
     try {
       batch = decode();
@@ -303,7 +333,12 @@ class Receiver implements OtlpReceiver {
       return { outcome: 'decode-error', message };
     }
     for (const problem of batch.problems) this.errors.push({ protocol, signal, path, message: problem, headers });
-    this.requests.push({ ...request, spanCount: batch.spans.length, logCount: batch.logs.length, metricCount: batch.metricCount });
+    this.requests.push({
+      ...request,
+      spanCount: batch.spans.length,
+      logCount: batch.logs.length,
+      metricCount: batch.metricCount,
+    });
     if (mode === 'ok') {
       this.spans.push(...batch.spans);
       this.logs.push(...batch.logs);
@@ -319,12 +354,15 @@ class Receiver implements OtlpReceiver {
       const server = new Server({ 'grpc.max_receive_message_length': MAX_BODY_BYTES });
       for (const signal of Object.keys(GRPC_SERVICES) as ReceiverSignal[]) {
         server.addService(this.grpcServices[signal], {
-          Export: (call: ServerUnaryCall<Buffer, object>, callback: sendUnaryData<object>) => this.handleGrpc(signal, call, callback),
+          Export: (call: ServerUnaryCall<Buffer, object>, callback: sendUnaryData<object>) =>
+            this.handleGrpc(signal, call, callback),
         });
       }
       try {
         const bound = await new Promise<number>((resolve, reject) =>
-          server.bindAsync(`${HOST}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+          server.bindAsync(`${HOST}:${port}`, ServerCredentials.createInsecure(), (err, p) =>
+            err ? reject(err) : resolve(p),
+          ),
         );
         return { server, port: bound };
       } catch (err) {
@@ -334,7 +372,11 @@ class Receiver implements OtlpReceiver {
     });
   }
 
-  private handleGrpc(signal: ReceiverSignal, call: ServerUnaryCall<Buffer, object>, callback: sendUnaryData<object>): void {
+  private handleGrpc(
+    signal: ReceiverSignal,
+    call: ServerUnaryCall<Buffer, object>,
+    callback: sendUnaryData<object>,
+  ): void {
     const headers = metadataToHeaders(call.metadata);
     const path = `/${GRPC_SERVICES[signal]}/Export`;
     const enc = grpcIncomingEncoding(call);
@@ -388,7 +430,8 @@ class Receiver implements OtlpReceiver {
         res.writeHead(code, { 'content-type': 'text/plain' }).end(message);
       };
       const signal = HTTP_PATHS[path];
-      if (!signal) return fail(404, `unexpected ${req.method} ${path} (expected POST /v1/traces, /v1/logs or /v1/metrics)`);
+      if (!signal)
+        return fail(404, `unexpected ${req.method} ${path} (expected POST /v1/traces, /v1/logs or /v1/metrics)`);
       if (req.method !== 'POST') return fail(405, `unexpected ${req.method} ${path}`, signal);
       if (tooLarge) return fail(413, `body larger than ${MAX_BODY_BYTES} bytes`, signal);
       const mediaType = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -405,7 +448,8 @@ class Receiver implements OtlpReceiver {
       }
       const raw = Buffer.concat(chunks);
       const result = this.ingest(protocol, signal, path, headers, encoding !== 'identity', () => {
-        const body = encoding === 'identity' ? raw : encoding === 'deflate' ? zlib.inflateSync(raw) : zlib.gunzipSync(raw);
+        const body =
+          encoding === 'identity' ? raw : encoding === 'deflate' ? zlib.inflateSync(raw) : zlib.gunzipSync(raw);
         return protocol === 'http/json'
           ? this.decoder.decodeJson(signal, body.toString('utf8'), headers)
           : this.decoder.decodeProtobuf(signal, body, protocol, headers);
@@ -481,7 +525,8 @@ function grpcError(code: status, details: string): Partial<ServiceError> {
 
 function httpHeaders(h: http.IncomingHttpHeaders): Headers {
   const out: Headers = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  for (const [k, v] of Object.entries(h))
+    if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
   return out;
 }
 
@@ -494,7 +539,12 @@ function metadataToHeaders(md: Metadata): Headers {
 }
 
 function describeRequest(r: ReceivedRequest): string {
-  const counts = r.signal === 'traces' ? `${r.spanCount} spans` : r.signal === 'logs' ? `${r.logCount} logs` : `${r.metricCount} metrics`;
+  const counts =
+    r.signal === 'traces'
+      ? `${r.spanCount} spans`
+      : r.signal === 'logs'
+        ? `${r.logCount} logs`
+        : `${r.metricCount} metrics`;
   return `${r.protocol} ${r.path} ${counts} -> ${r.outcome}`;
 }
 
@@ -504,6 +554,7 @@ function describeFn(fn: (item: never) => boolean): string {
 }
 
 function short(v: unknown): string {
-  const s = typeof v === 'string' ? v : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+  const s =
+    typeof v === 'string' ? v : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
   return s !== undefined && s.length > 60 ? `${s.slice(0, 57)}...` : String(s);
 }

@@ -1,9 +1,9 @@
 // Runs a fixture app as a child process, the way a user runs theirs: `node --import @x/trace-agent app`,
 // configured by environment variables only. The repo root is the cwd, so `@x/trace-agent` resolves to
 // this package itself (self-reference through package.json "exports").
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -41,11 +41,15 @@ export interface StartOptions {
 }
 
 export function startApp(script: string, opts: StartOptions = {}): App {
-  const child = spawn(opts.node ?? TEST_NODE, [...(opts.nodeArgs ?? ['--import', '@x/trace-agent']), resolve(FIXTURES, script), ...(opts.args ?? [])], {
-    cwd: REPO_ROOT,
-    env: cleanEnv(opts.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    opts.node ?? TEST_NODE,
+    [...(opts.nodeArgs ?? ['--import', '@x/trace-agent']), resolve(FIXTURES, script), ...(opts.args ?? [])],
+    {
+      cwd: REPO_ROOT,
+      env: cleanEnv(opts.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const stdout: string[] = [];
   const stderr: string[] = [];
   const listeners = new Set<(line: string) => void>();
@@ -57,7 +61,7 @@ export function startApp(script: string, opts: StartOptions = {}): App {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
     child.on('exit', (code, signal) => setImmediate(() => res({ code, signal }))),
   );
-  const waitForJson = <T,>(where: (v: T) => boolean = () => true, timeoutMs = 15_000) =>
+  const waitForJson = <T>(where: (v: T) => boolean = () => true, timeoutMs = 15_000) =>
     new Promise<T>((res, rej) => {
       const check = (line: string) => {
         try {
@@ -72,17 +76,27 @@ export function startApp(script: string, opts: StartOptions = {}): App {
       };
       const timer = setTimeout(() => {
         done();
-        rej(new Error(`no matching JSON line on stdout of ${script}.\nstdout:\n${stdout.join('\n')}\nstderr:\n${stderr.join('\n')}`));
+        rej(
+          new Error(
+            `no matching JSON line on stdout of ${script}.\nstdout:\n${stdout.join('\n')}\nstderr:\n${stderr.join('\n')}`,
+          ),
+        );
       }, timeoutMs);
       const done = () => {
         clearTimeout(timer);
         listeners.delete(check);
       };
-      void exited.then(() => setTimeout(() => {
-        if (!listeners.has(check)) return;
-        done();
-        rej(new Error(`${script} exited before printing the expected JSON.\nstdout:\n${stdout.join('\n')}\nstderr:\n${stderr.join('\n')}`));
-      }, 50));
+      void exited.then(() =>
+        setTimeout(() => {
+          if (!listeners.has(check)) return;
+          done();
+          rej(
+            new Error(
+              `${script} exited before printing the expected JSON.\nstdout:\n${stdout.join('\n')}\nstderr:\n${stderr.join('\n')}`,
+            ),
+          );
+        }, 50),
+      );
       listeners.add(check);
       stdout.forEach(check);
     });

@@ -2,8 +2,9 @@
 // @opentelemetry/instrumentation-http 0.301 records, with the same keys, values and order, computed without its
 // per-request allocations (a URL object per request, header splits, arrays): the common shapes take a fast path,
 // anything unusual (a query string, dot segments, forwarded headers) goes through the same parsing it uses.
-import type { Attributes } from '@opentelemetry/api';
+
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Attributes } from '@opentelemetry/api';
 
 /** The `x-request-id` header, recorded so a request can be found by the id the app already logs. */
 export const REQUEST_ID_ATTRIBUTE = 'x_request_id';
@@ -25,9 +26,28 @@ const ATTR_NETWORK_PEER_PORT = 'network.peer.port';
 const ATTR_NETWORK_PROTOCOL_VERSION = 'network.protocol.version';
 const ATTR_USER_AGENT_ORIGINAL = 'user_agent.original';
 
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
+const KNOWN_METHODS = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+  'QUERY',
+]);
 /** Query parameters whose values are replaced by REDACTED (instrumentation-http's default list). */
-const REDACTED_QUERY_PARAMS = ['sig', 'Signature', 'AWSAccessKeyId', 'X-Goog-Signature', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token'];
+const REDACTED_QUERY_PARAMS = [
+  'sig',
+  'Signature',
+  'AWSAccessKeyId',
+  'X-Goog-Signature',
+  'X-Amz-Signature',
+  'X-Amz-Credential',
+  'X-Amz-Security-Token',
+];
 const REDACTED = 'REDACTED';
 
 export function normalizeMethod(method: string | undefined): string {
@@ -74,7 +94,11 @@ export function serverRequestAttributes(request: IncomingMessage, scheme: 'http'
 const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9\-_~!$&'()*+,;=:@%/]*$/; // not `//x`: that would be a host
 
 /** url.path and url.query as `new URL(request.url, base)` and instrumentation-http's redaction make them. */
-export function requestTarget(url: string | undefined, scheme: string, host: string | undefined): { path?: string; query?: string } {
+export function requestTarget(
+  url: string | undefined,
+  scheme: string,
+  host: string | undefined,
+): { path?: string; query?: string } {
   const raw = url ?? '/';
   const q = raw.indexOf('?');
   const path = q === -1 ? raw : raw.slice(0, q);
@@ -112,7 +136,8 @@ function serverAddress(headers: IncomingHttpHeaders, scheme: string): HostPort |
   const xfHost = headers['x-forwarded-host'] as string | string[] | undefined;
   const xfProto = first(headers['x-forwarded-proto'] as string | string[] | undefined);
   if (typeof xfHost === 'string') return parseHostHeader(xfHost, xfProto);
-  if (Array.isArray(xfHost) && typeof xfHost[0] === 'string' && xfHost[0].length > 0) return parseHostHeader(xfHost[0], xfProto);
+  if (Array.isArray(xfHost) && typeof xfHost[0] === 'string' && xfHost[0].length > 0)
+    return parseHostHeader(xfHost[0], xfProto);
   const host = headers.host;
   if (typeof host === 'string' && host.length > 0) return parseHostHeader(host, scheme);
   return undefined;
@@ -127,7 +152,8 @@ export function parseHostHeader(header: string, proto?: string): HostPort {
   if (header.startsWith('[')) {
     if (header.endsWith(']')) return defaultPort ? { host: header, port: defaultPort } : { host: header };
     const last = header.lastIndexOf(':');
-    if (header.charCodeAt(last - 1) === 93 /* ] */) return { host: header.slice(0, last), port: header.slice(last + 1) };
+    if (header.charCodeAt(last - 1) === 93 /* ] */)
+      return { host: header.slice(0, last), port: header.slice(last + 1) };
   }
   return { host: header };
 }

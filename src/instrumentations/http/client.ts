@@ -7,13 +7,14 @@
 //
 // One difference from patching http.request: DNS lookups and TCP connects started inside the constructor are
 // children of the caller's span rather than of the client span (they start before the channel is published).
-import { propagation, SpanKind, SpanStatusCode, type Context, type Span, type TextMapSetter } from '@opentelemetry/api';
-import { isTracingSuppressed } from '@opentelemetry/core';
+
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import { ATTR_ERROR_TYPE, clientRequestAttributes, clientResponseAttributes } from './attributes.js';
+import { type Context, propagation, type Span, SpanKind, SpanStatusCode, type TextMapSetter } from '@opentelemetry/api';
+import { isTracingSuppressed } from '@opentelemetry/core';
 import { SpanContextLayer } from '../../spans/context-layer.js';
+import { ATTR_ERROR_TYPE, clientRequestAttributes, clientResponseAttributes } from './attributes.js';
 import { nobodyListens } from './context.js';
-import { internalError, recordError, type HttpTracing } from './tracing.js';
+import { type HttpTracing, internalError, recordError } from './tracing.js';
 
 type EmitFn = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
 
@@ -120,9 +121,9 @@ function tracedRequestEmit(this: Traced<ClientRequest>, event: string | symbol, 
   } catch (err) {
     internalError(exchange.tracing, 'http client span', err);
   }
-  // eslint-disable-next-line prefer-rest-params
+  // biome-ignore lint/complexity/noArguments: hot path, forwards the emit arguments without a rest array
   if (nobodyListens(this, event)) return Reflect.apply(original, this, arguments) as boolean;
-  // eslint-disable-next-line prefer-rest-params
+  // biome-ignore lint/complexity/noArguments: hot path, forwards the emit arguments without a rest array
   return exchange.tracing.runner.run(exchange.parent, original as never, this, arguments) as boolean;
 }
 
@@ -135,8 +136,8 @@ function tracedResponseEmit(this: Traced<IncomingMessage>, event: string | symbo
   } catch (err) {
     internalError(exchange.tracing, 'http client span', err);
   }
-  // eslint-disable-next-line prefer-rest-params
+  // biome-ignore lint/complexity/noArguments: hot path, forwards the emit arguments without a rest array
   if (nobodyListens(this, event)) return Reflect.apply(original, this, arguments) as boolean;
-  // eslint-disable-next-line prefer-rest-params
+  // biome-ignore lint/complexity/noArguments: hot path, forwards the emit arguments without a rest array
   return exchange.tracing.runner.run(exchange.parent, original as never, this, arguments) as boolean;
 }

@@ -3,7 +3,7 @@
 // context by wrapping its one `emit` method instead of wrapping every listener that is ever added to it (which
 // is what `context.bind(ctx, emitter)` does: 8 patched methods, a WeakMap and a closure per listener, per request).
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import { context, ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';
+import { type Context, type ContextManager, context, ROOT_CONTEXT } from '@opentelemetry/api';
 
 type AnyFn = (...args: unknown[]) => unknown;
 
@@ -24,7 +24,8 @@ export function contextRunner(manager: ContextManager | undefined): ContextRunne
   if (storage && typeof storage.run === 'function' && typeof storage.getStore === 'function') {
     return {
       active: () => storage.getStore() ?? ROOT_CONTEXT,
-      run: (ctx, fn, self, args) => (storage.getStore() === ctx ? apply(fn, self, args) : storage.run(ctx, apply, fn, self, args)),
+      run: (ctx, fn, self, args) =>
+        storage.getStore() === ctx ? apply(fn, self, args) : storage.run(ctx, apply, fn, self, args),
     };
   }
   return {

@@ -12,15 +12,16 @@
 // against the upstream instrumentation. It works from Node's http diagnostics channels (no module hook: `http`
 // is instrumented whether required or imported, and never loaded by the agent itself), wraps one `emit` per
 // emitter instead of every listener, and does no attribute work for unsampled requests (src/spans/span-start.ts).
-import { diag as otelDiag, trace, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
-import type { Instrumentation, InstrumentationConfig } from '@opentelemetry/instrumentation';
+
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { clientRequestCreated } from './client.js';
-import { contextRunner, type ContextRunner } from './context.js';
-import { serverRequestStarted } from './server.js';
-import { sdkStartSpan, type StartSpan } from '../../spans/span-start.js';
-import type { HttpTracing } from './tracing.js';
+import { type MeterProvider, diag as otelDiag, type TracerProvider, trace } from '@opentelemetry/api';
+import type { Instrumentation, InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { type StartSpan, sdkStartSpan } from '../../spans/span-start.js';
 import { installedVersion } from '../installed-version.js';
+import { clientRequestCreated } from './client.js';
+import { type ContextRunner, contextRunner } from './context.js';
+import { serverRequestStarted } from './server.js';
+import type { HttpTracing } from './tracing.js';
 
 export { REQUEST_ID_ATTRIBUTE } from './attributes.js';
 
@@ -134,7 +135,8 @@ class LazyUndiciInstrumentation implements Instrumentation {
 
   private load(): Instrumentation {
     if (!this.real) {
-      const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici') as typeof import('@opentelemetry/instrumentation-undici');
+      const { UndiciInstrumentation } =
+        require('@opentelemetry/instrumentation-undici') as typeof import('@opentelemetry/instrumentation-undici');
       const real = new UndiciInstrumentation();
       if (this.tracerProvider) real.setTracerProvider(this.tracerProvider);
       if (this.meterProvider) real.setMeterProvider(this.meterProvider);

@@ -6,19 +6,20 @@
 //  - the server's (installed on the first request it sees): runs the app's request handler with the span active;
 //  - the request's and the response's: run their listeners with the span active (what instrumentation-http does
 //    with context.bind(ctx, emitter)), and end the span when the response closes or fails.
-import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, type Context, type Span } from '@opentelemetry/api';
-import { RPCType, type RPCMetadata } from '@opentelemetry/core';
+
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { type Context, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { type RPCMetadata, RPCType } from '@opentelemetry/core';
+import { SpanContextLayer } from '../../spans/context-layer.js';
 import {
   ATTR_ERROR_TYPE,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_ROUTE,
   serverRequestAttributes,
 } from './attributes.js';
-import { SpanContextLayer } from '../../spans/context-layer.js';
 import { nobodyListens } from './context.js';
-import { internalError, recordError, type HttpTracing } from './tracing.js';
+import { type HttpTracing, internalError, recordError } from './tracing.js';
 
 type EmitFn = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
 
@@ -110,7 +111,7 @@ function start(tracing: HttpTracing, { request, response, socket, server }: Requ
   res[EXCHANGE] = exchange;
   req.emit = tracedRequestEmit as typeof req.emit;
   res.emit = tracedResponseEmit as typeof res.emit;
-  if (server && !Object.prototype.hasOwnProperty.call(server, SERVER_EMIT)) patchServer(server as Traced<Server>);
+  if (server && !Object.hasOwn(server, SERVER_EMIT)) patchServer(server as Traced<Server>);
 }
 
 /**
@@ -145,10 +146,10 @@ function tracedServerEmit(this: Traced<Server>, event: string | symbol, request?
     event === 'request' || event === 'checkContinue' || event === 'checkExpectation'
       ? (request as Traced<IncomingMessage> | undefined)?.[EXCHANGE]
       : undefined;
-  // eslint-disable-next-line prefer-rest-params
+  // biome-ignore lint/complexity/noArguments: hot path, forwards the emit arguments without a rest array
   if (exchange === undefined) return Reflect.apply(original, this, arguments) as boolean;
   try {
-    // eslint-disable-next-line prefer-rest-params
+    // biome-ignore lint/complexity/noArguments: hot path, forwards the emit arguments without a rest array
     return exchange.tracing.runner.run(exchange.ctx, original as never, this, arguments) as boolean;
   } catch (err) {
     exchange.fail(err); // the handler threw: the span says so, the app sees the same exception
@@ -159,9 +160,9 @@ function tracedServerEmit(this: Traced<Server>, event: string | symbol, request?
 function tracedRequestEmit(this: Traced<IncomingMessage>, event: string | symbol): boolean {
   const exchange = this[EXCHANGE]!;
   const original = exchange.requestEmit!;
-  // eslint-disable-next-line prefer-rest-params
+  // biome-ignore lint/complexity/noArguments: hot path, forwards the emit arguments without a rest array
   if (nobodyListens(this, event)) return Reflect.apply(original, this, arguments) as boolean;
-  // eslint-disable-next-line prefer-rest-params
+  // biome-ignore lint/complexity/noArguments: hot path, forwards the emit arguments without a rest array
   return exchange.tracing.runner.run(exchange.ctx, original as never, this, arguments) as boolean;
 }
 
@@ -175,8 +176,8 @@ function tracedResponseEmit(this: Traced<ServerResponse>, event: string | symbol
   } catch (err) {
     internalError(exchange.tracing, 'http server span not ended', err);
   }
-  // eslint-disable-next-line prefer-rest-params
+  // biome-ignore lint/complexity/noArguments: hot path, forwards the emit arguments without a rest array
   if (nobodyListens(this, event)) return Reflect.apply(original, this, arguments) as boolean;
-  // eslint-disable-next-line prefer-rest-params
+  // biome-ignore lint/complexity/noArguments: hot path, forwards the emit arguments without a rest array
   return exchange.tracing.runner.run(exchange.ctx, original as never, this, arguments) as boolean;
 }

@@ -1,9 +1,9 @@
 // What the http server and client halves share: the tracer, the context runner, diagnostics, error recording.
-import { SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
+import { type Span, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import type { Diag } from '../../diag.js';
+import type { StartSpan } from '../../spans/span-start.js';
 import { ATTR_ERROR_TYPE } from './attributes.js';
 import type { ContextRunner } from './context.js';
-import type { StartSpan } from '../../spans/span-start.js';
 
 export interface HttpTracing {
   tracer: Tracer;
@@ -27,6 +27,8 @@ export function recordError(span: Span, err: unknown): void {
  * the agent. One warning per place (the agent's diagnostics print a repeated line once), each error at debug level.
  */
 export function internalError(tracing: HttpTracing, where: string, err: unknown): void {
-  tracing.diag.warn(`${where}: an internal error was caught, the span is skipped; the app is unaffected (OTEL_LOG_LEVEL=debug shows each)`);
+  tracing.diag.warn(
+    `${where}: an internal error was caught, the span is skipped; the app is unaffected (OTEL_LOG_LEVEL=debug shows each)`,
+  );
   tracing.diag.debug(`${where}: ${String(err)}`);
 }

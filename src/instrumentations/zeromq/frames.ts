@@ -6,7 +6,10 @@ function frameSize(frame: unknown): number {
   if (frame === null) return 0;
   if (typeof frame === 'string') return Buffer.byteLength(frame, 'utf8');
   if (ArrayBuffer.isView(frame)) return frame.byteLength;
-  if (frame instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && frame instanceof SharedArrayBuffer)) {
+  if (
+    frame instanceof ArrayBuffer ||
+    (typeof SharedArrayBuffer !== 'undefined' && frame instanceof SharedArrayBuffer)
+  ) {
     return frame.byteLength;
   }
   if (typeof frame === 'object' || typeof frame === 'function' || typeof frame === 'symbol') return 0;

@@ -5,24 +5,16 @@
 // `Socket.prototype`, and an ESM `import` of zeromq (a CommonJS package without an exports map) yields the same
 // class objects as `require`. Patching that prototype once therefore covers CJS, ESM, `for await` (the async
 // iterator calls this.receive()) and the v5-compat layer (which calls the v6 send/receive underneath).
-import {
-  SpanKind,
-  SpanStatusCode,
-  context,
-  trace,
-  type Attributes,
-  type Context,
-  type Span,
-} from '@opentelemetry/api';
+import { type Attributes, type Context, context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
   InstrumentationNodeModuleFile,
 } from '@opentelemetry/instrumentation';
-import { replaceMethod, restoreMethods, type AnyFn, type MethodPatch } from '../patch.js';
 import { SpanContextLayer } from '../../spans/context-layer.js';
+import { type StartSpan, sdkStartSpan } from '../../spans/span-start.js';
+import { type AnyFn, type MethodPatch, replaceMethod, restoreMethods } from '../patch.js';
 import { bodySize } from './frames.js';
-import { sdkStartSpan, type StartSpan } from '../../spans/span-start.js';
 import { attachContext, messageRegistry } from './message-context.js';
 import { contextFromFrame, frameFor, takeTraceFrame } from './propagator.js';
 import {
@@ -37,14 +29,7 @@ import {
   OPERATION_RECEIVE,
   OPERATION_SEND,
 } from './semconv.js';
-import {
-  endpointOf,
-  rememberRoute,
-  routeKey,
-  socketInfo,
-  type SocketInfo,
-  type ZmqSocketLike,
-} from './socket-info.js';
+import { endpointOf, rememberRoute, routeKey, type SocketInfo, socketInfo, type ZmqSocketLike } from './socket-info.js';
 import type { ZeroMqInstrumentationConfig } from './types.js';
 
 export const INSTRUMENTATION_NAME = '@x/trace-agent/instrumentation-zeromq';
@@ -88,7 +73,7 @@ function replyParent(active: Context, request: Context): Context {
 /** The exports object of zeromq whether handed over by require (CJS) or import (ESM namespace). */
 function classFrom(exports: unknown, name: string): { prototype: object } | undefined {
   const direct = (exports as Record<string, unknown> | undefined)?.[name];
-  const viaDefault = ((exports as Record<string, unknown> | undefined)?.['default'] as Record<string, unknown>)?.[name];
+  const viaDefault = ((exports as Record<string, unknown> | undefined)?.default as Record<string, unknown>)?.[name];
   const cls = typeof direct === 'function' ? direct : viaDefault;
   return typeof cls === 'function' ? (cls as { prototype: object }) : undefined;
 }
@@ -130,7 +115,9 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
 
   /** An error inside this instrumentation (never the app's): one warning per place, each error at debug level. */
   private internalError(where: string, err: unknown): void {
-    this._diag.warn(`${where}: an internal error was caught, the message is untraced; the app is unaffected (OTEL_LOG_LEVEL=debug shows each)`);
+    this._diag.warn(
+      `${where}: an internal error was caught, the message is untraced; the app is unaffected (OTEL_LOG_LEVEL=debug shows each)`,
+    );
     this._diag.debug(where, err);
   }
 
@@ -150,7 +137,7 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
   private patchSockets(exports: unknown, version: string | undefined): unknown {
     if (!this.supported(version)) return exports;
     const Socket = classFrom(exports, 'Socket');
-    if (!Socket || Object.prototype.hasOwnProperty.call(Socket.prototype, PATCHED)) return exports;
+    if (!Socket || Object.hasOwn(Socket.prototype, PATCHED)) return exports;
     const proto = Socket.prototype;
     try {
       const self = this;
@@ -158,15 +145,19 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
         const p = replaceMethod(proto, name, wrap);
         if (p) self.socketPatches.push(p);
       };
-      add('send', original =>
-        function send(this: unknown, ...args: unknown[]) {
-          return self.tracedSend(this as ZmqSocketLike, original, args);
-        },
+      add(
+        'send',
+        (original) =>
+          function send(this: unknown, ...args: unknown[]) {
+            return self.tracedSend(this as ZmqSocketLike, original, args);
+          },
       );
-      add('receive', original =>
-        function receive(this: unknown, ...args: unknown[]) {
-          return self.tracedReceive(this as ZmqSocketLike, original, args);
-        },
+      add(
+        'receive',
+        (original) =>
+          function receive(this: unknown, ...args: unknown[]) {
+            return self.tracedReceive(this as ZmqSocketLike, original, args);
+          },
       );
       Object.defineProperty(proto, PATCHED, { value: this, configurable: true });
       messageRegistry().run = (ctx, fn) => context.with(ctx, fn);
@@ -182,56 +173,67 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
     if (!first) return;
     const proto = first.target;
     restoreMethods(this.socketPatches);
-    if (Object.getOwnPropertyDescriptor(proto, PATCHED)?.value === this) delete (proto as Record<symbol, unknown>)[PATCHED];
+    if (Object.getOwnPropertyDescriptor(proto, PATCHED)?.value === this)
+      delete (proto as Record<symbol, unknown>)[PATCHED];
     messageRegistry().run = undefined;
   }
 
   private patchCompat(exports: unknown, version: string | undefined): unknown {
     if (!this.supported(version)) return exports;
     const CompatSocket = classFrom(exports, 'Socket');
-    if (!CompatSocket || Object.prototype.hasOwnProperty.call(CompatSocket.prototype, PATCHED)) return exports;
+    if (!CompatSocket || Object.hasOwn(CompatSocket.prototype, PATCHED)) return exports;
     const proto = CompatSocket.prototype;
     try {
       const registry = messageRegistry();
-      const emitPatch = replaceMethod(proto, 'emit', original =>
-        // on('message') listeners run inside the message's context: zero code for callback-style consumers.
-        function emit(this: unknown, ...args: unknown[]) {
-          const first = args[0] === 'message' ? args[1] : undefined;
-          const ctx = typeof first === 'object' && first !== null ? registry.firstFrames.get(first) : undefined;
-          return ctx ? context.with(ctx, () => original.apply(this, args)) : original.apply(this, args);
-        },
+      const emitPatch = replaceMethod(
+        proto,
+        'emit',
+        (original) =>
+          // on('message') listeners run inside the message's context: zero code for callback-style consumers.
+          function emit(this: unknown, ...args: unknown[]) {
+            const first = args[0] === 'message' ? args[1] : undefined;
+            const ctx = typeof first === 'object' && first !== null ? registry.firstFrames.get(first) : undefined;
+            return ctx ? context.with(ctx, () => original.apply(this, args)) : original.apply(this, args);
+          },
       );
       if (emitPatch) this.compatPatches.push(emitPatch);
-      const recvPatch = replaceMethod(proto, '_recv', original =>
-        // compat's receive loop: mark its v6 socket so that received() also keys the context by first frame.
-        function _recv(this: unknown, ...args: unknown[]) {
-          try {
-            const inner = (this as { _socket?: unknown })._socket;
-            const info = typeof inner === 'object' && inner !== null ? socketInfo(inner as ZmqSocketLike) : null;
-            if (info) info.compat = true;
-          } catch {
-            // compat internals changed: listeners then run in the loop's context
-          }
-          return original.apply(this, args);
-        },
+      const recvPatch = replaceMethod(
+        proto,
+        '_recv',
+        (original) =>
+          // compat's receive loop: mark its v6 socket so that received() also keys the context by first frame.
+          function _recv(this: unknown, ...args: unknown[]) {
+            try {
+              const inner = (this as { _socket?: unknown })._socket;
+              const info = typeof inner === 'object' && inner !== null ? socketInfo(inner as ZmqSocketLike) : null;
+              if (info) info.compat = true;
+            } catch {
+              // compat internals changed: listeners then run in the loop's context
+            }
+            return original.apply(this, args);
+          },
       );
       if (recvPatch) this.compatPatches.push(recvPatch);
-      const sendPatch = replaceMethod(proto, 'send', original =>
-        function send(this: unknown, ...args: unknown[]) {
-          const ctx = context.active();
-          const result = original.apply(this, args);
-          try {
-            // The message just completed (no SNDMORE) is the queue's last entry unless it was already sent
-            // synchronously; tag it so the v6 send made later from compat's loop gets this caller's context.
-            const queue = (this as { _sendQueue?: unknown })._sendQueue;
-            const last = Array.isArray(queue) ? (queue[queue.length - 1] as unknown) : undefined;
-            const msg = Array.isArray(last) ? (last[0] as unknown) : undefined;
-            if (typeof msg === 'object' && msg !== null && !queuedSendContexts.has(msg)) queuedSendContexts.set(msg, ctx);
-          } catch {
-            // compat internals changed: sends then simply use the loop's context
-          }
-          return result;
-        },
+      const sendPatch = replaceMethod(
+        proto,
+        'send',
+        (original) =>
+          function send(this: unknown, ...args: unknown[]) {
+            const ctx = context.active();
+            const result = original.apply(this, args);
+            try {
+              // The message just completed (no SNDMORE) is the queue's last entry unless it was already sent
+              // synchronously; tag it so the v6 send made later from compat's loop gets this caller's context.
+              const queue = (this as { _sendQueue?: unknown })._sendQueue;
+              const last = Array.isArray(queue) ? (queue[queue.length - 1] as unknown) : undefined;
+              const msg = Array.isArray(last) ? (last[0] as unknown) : undefined;
+              if (typeof msg === 'object' && msg !== null && !queuedSendContexts.has(msg))
+                queuedSendContexts.set(msg, ctx);
+            } catch {
+              // compat internals changed: sends then simply use the loop's context
+            }
+            return result;
+          },
       );
       if (sendPatch) this.compatPatches.push(sendPatch);
       Object.defineProperty(proto, PATCHED, { value: this, configurable: true });
@@ -247,7 +249,8 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
     if (!first) return;
     const proto = first.target;
     restoreMethods(this.compatPatches);
-    if (Object.getOwnPropertyDescriptor(proto, PATCHED)?.value === this) delete (proto as Record<symbol, unknown>)[PATCHED];
+    if (Object.getOwnPropertyDescriptor(proto, PATCHED)?.value === this)
+      delete (proto as Record<symbol, unknown>)[PATCHED];
   }
 
   // ---- send ---------------------------------------------------------------------------------------------------
@@ -284,7 +287,7 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
       return result;
     }
     return result.then(
-      value => {
+      (value) => {
         sendSpan.end();
         return value;
       },
@@ -332,7 +335,8 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
     endpointOf(socket, info); // names the span after the endpoint, read from libzmq on first use
     const send = kind === SpanKind.PRODUCER;
     const span = this.startSpan(this.tracer, send ? info.sendName : info.receiveName, kind, parent, startTime);
-    if (span.isRecording()) span.setAttributes(messageAttributes(socket, info, send ? OPERATION_SEND : OPERATION_RECEIVE, frames));
+    if (span.isRecording())
+      span.setAttributes(messageAttributes(socket, info, send ? OPERATION_SEND : OPERATION_RECEIVE, frames));
     return span;
   }
 
@@ -415,7 +419,12 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
 }
 
 /** Messaging attributes of a send or receive; `frames` undefined for a receive that failed (no message). */
-function messageAttributes(socket: ZmqSocketLike, info: SocketInfo, operation: string, frames: readonly unknown[] | undefined): Attributes {
+function messageAttributes(
+  socket: ZmqSocketLike,
+  info: SocketInfo,
+  operation: string,
+  frames: readonly unknown[] | undefined,
+): Attributes {
   const attributes: Attributes = {
     [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_ZEROMQ,
     [ATTR_MESSAGING_OPERATION_TYPE]: operation,

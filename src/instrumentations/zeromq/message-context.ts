@@ -46,6 +46,7 @@ export function messageRegistry(): MessageRegistry {
 function contextStamp(): ContextStamp {
   class ReturnsGiven {
     constructor(target: object) {
+      // biome-ignore lint/correctness/noConstructorReturn: the "return override" that stamps a private field on target
       return target;
     }
   }

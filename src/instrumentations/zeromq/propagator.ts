@@ -19,14 +19,14 @@
 // frames and the last one satisfies every rule above; anything else (including a frame that starts with the
 // magic but breaks a rule, or another version) is application data and is delivered untouched.
 import {
-  ROOT_CONTEXT,
+  type Context,
   defaultTextMapGetter,
   defaultTextMapSetter,
   isSpanContextValid,
   propagation,
-  trace,
-  type Context,
+  ROOT_CONTEXT,
   type SpanContext,
+  trace,
 } from '@opentelemetry/api';
 import { TraceState, W3CBaggagePropagator } from '@opentelemetry/core';
 import { SpanContextLayer } from '../../spans/context-layer.js';
@@ -165,7 +165,7 @@ export function frameFor(sc: SpanContext, ctx: Context): Buffer | undefined {
   if (bag && bag.getAllEntries().length > 0) {
     const carrier: Record<string, string> = {};
     baggagePropagator.inject(ctx, carrier, defaultTextMapSetter);
-    baggage = carrier['baggage'] ?? '';
+    baggage = carrier.baggage ?? '';
   }
   return encodeTraceFrame({
     traceId: sc.traceId,
