@@ -2,33 +2,20 @@
 // connections (stopped), disappears mid-run and comes back on the same ports, accepts and never answers (hang), or
 // answers slowly (a delaying proxy in front of it).
 import * as http from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { agentLines, load, poll, quantile, sleep, tally } from './helpers/fault-utils.js';
-import { type OtlpReceiver, startReceiver } from './helpers/otlp-receiver.js';
-import { type App, startApp } from './helpers/run-app.js';
+import { harness } from './helpers/harness.js';
+import type { OtlpReceiver } from './helpers/otlp-receiver.js';
 
-const apps: App[] = [];
-const receivers: OtlpReceiver[] = [];
-afterEach(async () => {
-  apps.splice(0).forEach((a) => a.kill('SIGKILL'));
-  await Promise.all(receivers.splice(0).map((r) => r.close()));
-});
-
-async function receiver(opts: Parameters<typeof startReceiver>[0] = {}) {
-  const r = await startReceiver(opts);
-  receivers.push(r);
-  return r;
-}
+const h = harness('each');
+const receiver = h.receiver;
 
 const PROTOCOLS = ['grpc', 'http/protobuf'] as const;
 type Protocol = (typeof PROTOCOLS)[number];
 const endpointOf = (r: OtlpReceiver, protocol: Protocol) => (protocol === 'grpc' ? r.grpcUrl : r.httpUrl);
 
 async function serve(env: Record<string, string>, nodeArgs = ['--expose-gc', '--import', '@x/trace-agent']) {
-  const app = startApp('fault-server.mjs', { env: { TRACES_ENABLE: 'true', ...env }, nodeArgs });
-  apps.push(app);
-  const { port } = await app.waitForJson<{ port: number }>((v) => typeof v.port === 'number');
-  const base = `http://127.0.0.1:${port}`;
+  const { app, base } = await h.serve('fault-server.mjs', { env: { TRACES_ENABLE: 'true', ...env }, nodeArgs });
   const heapMb = async () => (JSON.parse(await (await fetch(`${base}/mem`)).text()).heapUsed as number) / 1e6;
   return { app, base, heapMb };
 }

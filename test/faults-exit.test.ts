@@ -2,28 +2,25 @@
 // compared with a run of the same fixture without the agent: same stdout, same stderr byte for byte, same exit
 // code; and the spans made before the end are all delivered (the batch delay is a minute, so only the agent's
 // exit-time flush can deliver them).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { agentLines, CLIENT, SERVER, tally } from './helpers/fault-utils.js';
-import { type OtlpReceiver, startReceiver } from './helpers/otlp-receiver.js';
+import { harness, agentEnv as tracedInto } from './helpers/harness.js';
+import type { OtlpReceiver } from './helpers/otlp-receiver.js';
 import { runApp } from './helpers/run-app.js';
 
+const h = harness();
 let receiver: OtlpReceiver;
 beforeAll(async () => {
-  receiver = await startReceiver();
-});
-afterAll(async () => {
-  await receiver.close();
+  receiver = await h.receiver();
 });
 
 const N = 5;
-const agentEnv = (service: string, extra: Record<string, string> = {}) => ({
-  TRACES_ENABLE: 'true',
-  EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl,
-  FD_SERVICE_NAME: service,
-  FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS: '60000',
-  OTEL_BLRP_SCHEDULE_DELAY: '60000', // log records too: only the exit-time delivery can send them
-  ...extra,
-});
+const agentEnv = (service: string, extra: Record<string, string> = {}) =>
+  tracedInto(receiver, service, {
+    FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS: '60000',
+    OTEL_BLRP_SCHEDULE_DELAY: '60000', // log records too: only the exit-time delivery can send them
+    ...extra,
+  });
 const plain = (mode: string) => runApp('fault-exit.mjs', { nodeArgs: [], args: [mode, String(N)] });
 const traced = (mode: string, env: Record<string, string>) =>
   runApp('fault-exit.mjs', { env, args: [mode, String(N)] });
@@ -133,7 +130,7 @@ describe('the exit flush is bounded and reports failure once', () => {
   });
 
   it('collector that never answers: the exit waits at most TRACES_SHUTDOWN_TIMEOUT_MS', async () => {
-    const hanging = await startReceiver({ mode: 'hang' });
+    const hanging = await h.receiver({ mode: 'hang' });
     try {
       const service = 'exit-hang';
       const env = agentEnv(service, {

@@ -4,25 +4,18 @@
 import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { agentLines, byService, load, sleep } from './helpers/fault-utils.js';
-import { type OtlpReceiver, startReceiver } from './helpers/otlp-receiver.js';
-import { type App, runApp, startApp as start } from './helpers/run-app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { agentLines, load, sleep } from './helpers/fault-utils.js';
+import { byService, harness } from './helpers/harness.js';
+import type { OtlpReceiver } from './helpers/otlp-receiver.js';
+import { runApp } from './helpers/run-app.js';
 
+const h = harness({ apps: 'each', receivers: 'all' }); // apps killed also when a test fails midway
 let receiver: OtlpReceiver;
 beforeAll(async () => {
-  receiver = await startReceiver();
+  receiver = await h.receiver();
 });
-const apps: App[] = [];
-afterEach(() => apps.splice(0).forEach((a) => a.kill('SIGKILL'))); // also when a test fails midway
-const startApp = (...args: Parameters<typeof start>) => {
-  const app = start(...args);
-  apps.push(app);
-  return app;
-};
-afterAll(async () => {
-  await receiver.close();
-});
+const startApp = h.start;
 
 /** Ports and OpenSSL's per-process addresses differ from run to run; nothing else may. */
 const normalize = (lines: string[]) =>

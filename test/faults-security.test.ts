@@ -8,28 +8,15 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { agentLines, load, poll, tally } from './helpers/fault-utils.js';
-import { type OtlpReceiver, startReceiver } from './helpers/otlp-receiver.js';
-import { type App, runApp, startApp } from './helpers/run-app.js';
+import { harness } from './helpers/harness.js';
+import { runApp } from './helpers/run-app.js';
 
-const apps: App[] = [];
-const receivers: OtlpReceiver[] = [];
-afterEach(async () => {
-  apps.splice(0).forEach((a) => a.kill('SIGKILL'));
-  await Promise.all(receivers.splice(0).map((r) => r.close()));
-});
-async function receiver() {
-  const r = await startReceiver();
-  receivers.push(r);
-  return r;
-}
-async function serve(env: Record<string, string>, script = 'fault-server.mjs') {
-  const app = startApp(script, { env: { TRACES_ENABLE: 'true', ...env } });
-  apps.push(app);
-  const { port } = await app.waitForJson<{ port: number }>((v) => typeof v.port === 'number');
-  return { app, base: `http://127.0.0.1:${port}` };
-}
+const h = harness('each');
+const receiver = () => h.receiver();
+const serve = (env: Record<string, string>, script = 'fault-server.mjs') =>
+  h.serve(script, { env: { TRACES_ENABLE: 'true', ...env } });
 
 /** A plain server that records the headers of what the app sends it (the app's own outgoing calls). */
 async function echoServer() {

@@ -1,34 +1,21 @@
 // SIGTERM / SIGINT with spans in flight: every finished span is delivered exactly once, the process ends with the
 // same status as the same app without the agent, and a collector that is down or hanging bounds the delay.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { agentLines, load, SERVER, tally } from './helpers/fault-utils.js';
-import { type OtlpReceiver, startReceiver } from './helpers/otlp-receiver.js';
-import { type App, startApp } from './helpers/run-app.js';
+import { harness, agentEnv as tracedInto } from './helpers/harness.js';
+import type { OtlpReceiver } from './helpers/otlp-receiver.js';
 
+const h = harness();
 let receiver: OtlpReceiver;
-const apps: App[] = [];
 beforeAll(async () => {
-  receiver = await startReceiver();
-});
-afterAll(async () => {
-  apps.forEach((a) => a.kill('SIGKILL'));
-  await receiver.close();
+  receiver = await h.receiver();
 });
 
-async function serve(script: string, env: Record<string, string> | null) {
-  const app = env ? startApp(script, { env }) : startApp(script, { nodeArgs: [] });
-  apps.push(app);
-  const { port } = await app.waitForJson<{ port: number }>((v) => typeof v.port === 'number');
-  return { app, port };
-}
+/** `env` null: the same app without the agent. */
+const serve = (script: string, env: Record<string, string> | null) => h.serve(script, env ? { env } : { nodeArgs: [] });
 
-const agentEnv = (service: string, extra: Record<string, string> = {}) => ({
-  TRACES_ENABLE: 'true',
-  EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl,
-  FD_SERVICE_NAME: service,
-  OTEL_LOGS_EXPORTER: 'none',
-  ...extra,
-});
+const agentEnv = (service: string, extra: Record<string, string> = {}) =>
+  tracedInto(receiver, service, { OTEL_LOGS_EXPORTER: 'none', ...extra });
 
 describe.each(['SIGTERM', 'SIGINT'] as const)('%s with spans queued and in flight', (signal) => {
   it('delivers every finished span exactly once and dies of the signal, as without the agent', async () => {
@@ -54,7 +41,7 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('%s with spans queued and in fligh
 
 describe('bounded shutdown', () => {
   it('SIGTERM with a collector that accepts and never answers: dies within TRACES_SHUTDOWN_TIMEOUT_MS', async () => {
-    const hanging = await startReceiver({ mode: 'hang' });
+    const hanging = await h.receiver({ mode: 'hang' });
     try {
       const { app, port } = await serve('fault-server.mjs', {
         ...agentEnv('signal-hang', { EXPORTER_OTLP_ENDPOINT: hanging.grpcUrl }),
@@ -71,16 +58,15 @@ describe('bounded shutdown', () => {
   });
 
   it('natural end with process.exitCode and a hanging collector: the code survives, one bounded wait', async () => {
-    const hanging = await startReceiver({ mode: 'hang' });
+    const hanging = await h.receiver({ mode: 'hang' });
     try {
-      const app = startApp('fault-exit.mjs', {
+      const app = h.start('fault-exit.mjs', {
         env: {
           ...agentEnv('exitcode-hang', { EXPORTER_OTLP_ENDPOINT: hanging.grpcUrl }),
           TRACES_SHUTDOWN_TIMEOUT_MS: '1000',
         },
         args: ['exitcode', '3'],
       });
-      apps.push(app);
       const started = Date.now();
       expect(await app.exited).toEqual({ code: 4, signal: null });
       // beforeExit gives up after 1 s and the 'exit' flush does not wait a second time.

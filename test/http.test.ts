@@ -1,35 +1,26 @@
 // End to end: real processes preloaded with the agent, real sockets, spans decoded by the real OTLP receiver.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OtlpReceiver, type ReceivedSpan, startReceiver } from './helpers/otlp-receiver.js';
-import { type App, REPO_ROOT, runApp, startApp } from './helpers/run-app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { byService, harness } from './helpers/harness.js';
+import type { OtlpReceiver } from './helpers/otlp-receiver.js';
+import { REPO_ROOT, runApp } from './helpers/run-app.js';
 
 const SERVER = 2;
 const CLIENT = 3;
 
+const h = harness();
 let receiver: OtlpReceiver;
-const apps: App[] = [];
 beforeAll(async () => {
-  receiver = await startReceiver();
-});
-afterAll(async () => {
-  apps.forEach((a) => a.kill('SIGKILL'));
-  await receiver.close();
+  receiver = await h.receiver();
 });
 
 function endpointFor(protocol: string): string {
   return protocol === 'grpc' ? receiver.grpcUrl : receiver.httpUrl;
 }
 
-async function startServer(env: Record<string, string>, script = 'http-server.mjs', nodeArgs?: string[]) {
-  const app = startApp(script, { env, nodeArgs });
-  apps.push(app);
-  const { port } = await app.waitForJson<{ port: number }>((v) => typeof v.port === 'number');
-  return { app, port };
-}
-
-const byService = (name: string) => (s: ReceivedSpan) => s.resource['service.name'] === name;
+const startServer = (env: Record<string, string>, script = 'http-server.mjs', nodeArgs?: string[]) =>
+  h.serve(script, { env, nodeArgs });
 
 describe.each(['grpc', 'http/protobuf', 'http/json'])('over %s', (protocol) => {
   it('joins a client process and a server process in one trace, with headers, resource and x-request-id', async () => {

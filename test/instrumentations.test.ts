@@ -1,15 +1,14 @@
 // Which instrumentations run (OTEL_NODE_ENABLED/DISABLED_INSTRUMENTATIONS), propagators, and export options.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OtlpReceiver, type ReceivedSpan, startReceiver } from './helpers/otlp-receiver.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { byService, harness } from './helpers/harness.js';
+import type { OtlpReceiver } from './helpers/otlp-receiver.js';
 import { runApp } from './helpers/run-app.js';
 
+const h = harness();
 let receiver: OtlpReceiver;
 beforeAll(async () => {
-  receiver = await startReceiver();
+  receiver = await h.receiver();
 });
-afterAll(() => receiver.close());
-
-const byService = (name: string) => (s: ReceivedSpan) => s.resource['service.name'] === name;
 type Seen = { seen: Record<string, string>[] };
 
 async function run(service: string, env: Record<string, string>, protocol = 'grpc') {

@@ -3,36 +3,21 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OtlpReceiver, type ReceivedSpan, startReceiver } from './helpers/otlp-receiver.js';
-import { type App, runApp, startApp } from './helpers/run-app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { agentEnv, byService, harness } from './helpers/harness.js';
+import type { OtlpReceiver } from './helpers/otlp-receiver.js';
+import { runApp } from './helpers/run-app.js';
 
 const SERVER = 2;
 const CLIENT = 3;
+const h = harness();
 let receiver: OtlpReceiver;
-const apps: App[] = [];
 beforeAll(async () => {
-  receiver = await startReceiver();
-});
-afterAll(async () => {
-  apps.forEach((a) => a.kill('SIGKILL'));
-  await receiver.close();
+  receiver = await h.receiver();
 });
 
-const byService = (name: string) => (s: ReceivedSpan) => s.resource['service.name'] === name;
-const otlp = (service: string, extra: Record<string, string> = {}) => ({
-  TRACES_ENABLE: 'true',
-  EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl,
-  FD_SERVICE_NAME: service,
-  ...extra,
-});
-
-async function serve(script: string, env: Record<string, string>) {
-  const app = startApp(script, { env });
-  apps.push(app);
-  const { port } = await app.waitForJson<{ port: number }>((v) => typeof v.port === 'number');
-  return { app, port };
-}
+const otlp = (service: string, extra: Record<string, string> = {}) => agentEnv(receiver, service, extra);
+const serve = (script: string, env: Record<string, string>) => h.serve(script, { env });
 
 describe('tracing off', () => {
   it.each([

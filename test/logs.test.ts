@@ -3,25 +3,22 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OtlpReceiver, type ReceivedLog, type ReceivedSpan, startReceiver } from './helpers/otlp-receiver.js';
-import { type App, cleanEnv, FIXTURES, REPO_ROOT, runApp, startApp, TEST_NODE } from './helpers/run-app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { byService, harness } from './helpers/harness.js';
+import type { OtlpReceiver } from './helpers/otlp-receiver.js';
+import { cleanEnv, FIXTURES, REPO_ROOT, runApp, TEST_NODE } from './helpers/run-app.js';
 
 const PROTOCOLS = ['grpc', 'http/protobuf', 'http/json'] as const;
 type Protocol = (typeof PROTOCOLS)[number];
 const SEVERITY = { DEBUG: 5, INFO: 9, WARN: 13, ERROR: 17 } as const;
 
+const h = harness();
 let receiver: OtlpReceiver;
-const apps: App[] = [];
 beforeAll(async () => {
-  receiver = await startReceiver();
-});
-afterAll(async () => {
-  apps.forEach((a) => a.kill('SIGKILL'));
-  await receiver.close();
+  receiver = await h.receiver();
 });
 
-const ofService = (name: string) => (item: ReceivedLog | ReceivedSpan) => item.resource['service.name'] === name;
+const ofService = byService;
 const endpointOf = (r: OtlpReceiver, protocol: Protocol) => (protocol === 'grpc' ? r.grpcUrl : r.httpUrl);
 const otlpEnv = (service: string, protocol: Protocol, extra: Record<string, string> = {}) => ({
   TRACES_ENABLE: 'true',
@@ -146,9 +143,7 @@ describe('console output', () => {
 
   it('records written in an HTTP request handler carry the server span ids', async () => {
     const service = 'logs-http-server';
-    const app = startApp('logs-server.mjs', { env: otlpEnv(service, 'grpc') });
-    apps.push(app);
-    const { port } = await app.waitForJson<{ port: number }>((v) => typeof v.port === 'number');
+    const { app, port } = await h.serve('logs-server.mjs', { env: otlpEnv(service, 'grpc') });
     expect(await (await fetch(`http://127.0.0.1:${port}/items/7`)).text()).toBe('ok');
     const [log] = await receiver.waitForLogs((l) => ofService(service)(l) && l.body === 'handling /items/7');
     const [server] = await receiver.waitForSpans((s) => ofService(service)(s) && s.kind === 2);
@@ -293,7 +288,7 @@ describe('log library instrumentations', () => {
 
 describe('separate logs endpoint', () => {
   it('OTEL_EXPORTER_OTLP_LOGS_ENDPOINT/_PROTOCOL send logs elsewhere, over their own protocol', async () => {
-    const logsReceiver = await startReceiver();
+    const logsReceiver = await h.receiver();
     try {
       const service = 'logs-elsewhere';
       const run = await runApp('logs-script.mjs', {
@@ -377,7 +372,7 @@ describe('collector down', () => {
     const gate = await startGate();
     receiver.setMode('error');
     try {
-      const app = startApp('logs-flood.mjs', {
+      const app = h.start('logs-flood.mjs', {
         nodeArgs: FLOOD,
         args: ['10', '500', gate.url],
         // grpc-js debug tracing prints through console.error while it exports: none of it may become a record.
@@ -387,7 +382,6 @@ describe('collector down', () => {
           OTEL_LOG_LEVEL: 'debug',
         }),
       });
-      apps.push(app);
       await app.waitForJson((v) => 'heap' in v, 30_000);
       // The outage was seen: the failing exports reached the receiver and were refused.
       await receiver.waitForRequests((r) => r.signal === 'logs' && r.outcome === 'error');

@@ -1,24 +1,19 @@
 // End to end: the slice API across processes (HTTP, ZeroMQ) and worker_threads, with the real agent preloaded
 // (or started by processTracingInit), spans decoded by the real OTLP receiver. Manual spans (request, thread,
 // slice) and automatic ones (HTTP server/client, ZeroMQ producer/consumer) form one tree.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OtlpReceiver, type ReceivedSpan, startReceiver } from './helpers/otlp-receiver.js';
-import { type App, startApp } from './helpers/run-app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { harness } from './helpers/harness.js';
+import type { OtlpReceiver, ReceivedSpan } from './helpers/otlp-receiver.js';
 
 const SERVER = 2;
 const CLIENT = 3;
 const PRODUCER = 4;
 const CONSUMER = 5;
 
+const h = harness();
 let receiver: OtlpReceiver;
-const apps: App[] = [];
-
 beforeAll(async () => {
-  receiver = await startReceiver();
-});
-afterAll(async () => {
-  apps.forEach((a) => a.kill('SIGKILL'));
-  await receiver?.close();
+  receiver = await h.receiver();
 });
 
 async function pipeline(withZmq: boolean): Promise<{ frontendPid: number; backendPid: number; port: number }> {
@@ -29,21 +24,19 @@ async function pipeline(withZmq: boolean): Promise<{ frontendPid: number; backen
     FD_HOST_NAME: 'slice-host',
     OTEL_BSP_SCHEDULE_DELAY: '100',
   };
-  const backend = startApp('slice-e2e/backend.cjs', {
+  const backend = h.start('slice-e2e/backend.cjs', {
     nodeArgs: [],
     env: { ...common, FD_SERVICE_NAME: 'backend' },
     args: withZmq ? ['--zmq'] : [],
   });
-  apps.push(backend);
   const b = await backend.waitForJson<{ port: number; zmq: string | null; tracing: boolean }>(
     (v) => typeof v.port === 'number',
   );
   expect(b.tracing, 'processTracingInit() reports tracing on').toBe(true);
-  const frontend = startApp('slice-e2e/frontend.mjs', {
+  const frontend = h.start('slice-e2e/frontend.mjs', {
     env: { ...common, FD_SERVICE_NAME: 'frontend' },
     args: [`http://127.0.0.1:${b.port}`, ...(b.zmq ? [b.zmq] : [])],
   });
-  apps.push(frontend);
   const f = await frontend.waitForJson<{ port: number }>((v) => typeof v.port === 'number');
   return { frontendPid: frontend.child.pid!, backendPid: backend.child.pid!, port: f.port };
 }

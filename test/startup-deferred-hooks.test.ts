@@ -23,6 +23,7 @@ describe('syncHooksWork (import-in-the-middle supportsSyncHooks, inlined)', () =
   });
 
   it('agrees with import-in-the-middle on this Node', async () => {
+    // @ts-expect-error: the package declares no types for this file
     const { supportsSyncHooks } = (await import('import-in-the-middle/supports-sync-hooks.mjs')) as {
       supportsSyncHooks(): boolean;
     };

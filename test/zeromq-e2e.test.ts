@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeTraceFrame } from '../src/instrumentations/zeromq/propagator.js';
-import { type OtlpReceiver, type ReceivedSpan, startReceiver } from './helpers/otlp-receiver.js';
-import { type App, REPO_ROOT, startApp } from './helpers/run-app.js';
+import { harness, agentEnv as tracedInto } from './helpers/harness.js';
+import type { OtlpReceiver, ReceivedSpan } from './helpers/otlp-receiver.js';
+import { type App, REPO_ROOT } from './helpers/run-app.js';
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -17,17 +18,15 @@ const PYTHON = '/usr/bin/python3';
 const PYTHON_PEER = path.join(REPO_ROOT, 'examples', 'python-peer');
 const hasPyzmq = spawnSync(PYTHON, ['-c', 'import zmq'], { stdio: 'ignore' }).status === 0;
 
+const h = harness();
 let receiver: OtlpReceiver;
-const apps: App[] = [];
 const dirs: string[] = [];
 
 beforeAll(async () => {
-  receiver = await startReceiver();
+  receiver = await h.receiver();
 });
-afterAll(async () => {
-  apps.forEach((a) => a.kill('SIGKILL'));
-  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
-  await receiver.close();
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 interface Front {
@@ -38,13 +37,7 @@ interface Front {
 }
 
 function agentEnv(service: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    TRACES_ENABLE: 'true',
-    EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-    FD_SERVICE_NAME: service,
-    ...extra,
-  };
+  return tracedInto(receiver, service, { OTEL_BSP_SCHEDULE_DELAY: '100', ...extra });
 }
 
 async function startFront(service: string, transport: string, extra: Record<string, string> = {}): Promise<Front> {
@@ -54,8 +47,7 @@ async function startFront(service: string, transport: string, extra: Record<stri
     dirs.push(dir);
     args = ['ipc', dir];
   }
-  const app = startApp('zmq-e2e/front.mjs', { env: agentEnv(service, extra), args });
-  apps.push(app);
+  const app = h.start('zmq-e2e/front.mjs', { env: agentEnv(service, extra), args });
   const info = await app.waitForJson<{ port: number; endpoints: Front['endpoints'] }>(
     (v) => typeof v.port === 'number',
   );
@@ -97,16 +89,15 @@ describe.each(['tcp', 'ipc'])('two agent processes over %s', (transport) => {
   beforeAll(async () => {
     front = await startFront(frontService, transport);
     // CommonJS worker preloaded with --require; the v5-compat one with --import.
-    worker = startApp('zmq-e2e/worker.cjs', {
+    worker = h.start('zmq-e2e/worker.cjs', {
       nodeArgs: ['--require', '@x/trace-agent'],
       env: agentEnv(workerService),
       args: [JSON.stringify(front.endpoints)],
     });
-    compat = startApp('zmq-e2e/worker-compat.cjs', {
+    compat = h.start('zmq-e2e/worker-compat.cjs', {
       env: agentEnv(compatService),
       args: [front.endpoints.compat, String(front.port)],
     });
-    apps.push(worker, compat);
     await worker.waitForJson((v) => v.ready === true);
     await compat.waitForJson((v) => v.ready === true);
   });

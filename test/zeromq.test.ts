@@ -466,7 +466,7 @@ describe('zeromq: frames on the wire', () => {
     const port = Number(stream.lastEndpoint!.split(':').pop());
     const client = net.connect(port, '127.0.0.1');
     let received = Buffer.alloc(0);
-    client.on('data', (d) => (received = Buffer.concat([received, d])));
+    client.on('data', (d: Buffer) => (received = Buffer.concat([received, d])));
     const [id, empty] = await within(stream.receive(), 'connect notification');
     expect(empty!.length).toBe(0);
     client.write('hi');

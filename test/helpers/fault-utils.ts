@@ -1,10 +1,9 @@
 // Shared by the fault tests: counting what a receiver got, loading an app with requests, the agent's own lines.
-import type { OtlpReceiver, ReceivedSpan } from './otlp-receiver.js';
+import { byService } from './harness.js';
+import type { OtlpReceiver } from './otlp-receiver.js';
 
 export const SERVER = 2;
 export const CLIENT = 3;
-
-export const byService = (name: string) => (s: ReceivedSpan) => s.resource['service.name'] === name;
 
 /** The agent's diagnostics among a process's stderr lines. */
 export const agentLines = (stderr: string[]) => stderr.filter((l) => l.startsWith('[@x/trace-agent]'));

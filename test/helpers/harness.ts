@@ -32,12 +32,21 @@ export interface Harness {
   start(script: string, opts?: StartOptions): App;
 }
 
-/** What a test file starts through it is killed and closed after each test (`each`) or after the file (`all`). */
-export function harness(cleanup: 'each' | 'all' = 'all'): Harness {
+type When = 'each' | 'all';
+
+/**
+ * What a test file starts through it is killed and closed after each test (`each`) or after the file (`all`); apps and
+ * receivers may differ (a receiver for the whole file, apps killed after each test even when it fails midway).
+ */
+export function harness(cleanup: When | { apps: When; receivers: When } = 'all'): Harness {
+  const when = typeof cleanup === 'string' ? { apps: cleanup, receivers: cleanup } : cleanup;
   const apps: App[] = [];
   const receivers: OtlpReceiver[] = [];
-  (cleanup === 'each' ? afterEach : afterAll)(async () => {
+  const hook = (w: When) => (w === 'each' ? afterEach : afterAll);
+  hook(when.apps)(() => {
     for (const app of apps.splice(0)) app.kill('SIGKILL');
+  });
+  hook(when.receivers)(async () => {
     await Promise.all(receivers.splice(0).map((r) => r.close()));
   });
   const start = (script: string, opts: StartOptions = {}) => {
