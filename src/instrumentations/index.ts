@@ -9,7 +9,8 @@ import { type Diag, describeError } from '../diag.js';
 import { fastStartSpan, type SpanStartOptions, sdkStartSpan } from '../spans/span-start.js';
 import { contextRunner } from './http/context.js';
 import type { HttpInstrumentationOptions } from './http/index.js';
-import { createHttpInstrumentation, createUndiciInstrumentation } from './http/index.js';
+import { createHttpInstrumentation } from './http/index.js';
+import { createUndiciInstrumentation } from './undici.js';
 import { ZeroMqInstrumentation } from './zeromq/index.js';
 
 /** Which instrumentations run (OTEL_NODE_ENABLED/DISABLED_INSTRUMENTATIONS) and what the built-in ones need. */
