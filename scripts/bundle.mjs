@@ -70,7 +70,11 @@ const lazyRequiresStayFiles = {
 const httpScopeVersion = JSON.parse(
   readFileSync(join(root, 'node_modules/@opentelemetry/instrumentation-http/package.json'), 'utf8'),
 ).version;
-const define = { __HTTP_SCOPE_VERSION__: JSON.stringify(httpScopeVersion) };
+const agentVersion = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+const define = {
+  __HTTP_SCOPE_VERSION__: JSON.stringify(httpScopeVersion),
+  __AGENT_VERSION__: JSON.stringify(agentVersion),
+};
 const common = {
   bundle: true,
   platform: 'node',

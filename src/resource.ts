@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { arch, hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
+import { SDK_INFO } from '@opentelemetry/core';
 import {
   detectResources,
   hostDetector,
@@ -23,6 +24,13 @@ const CLOUD_DETECTORS: Record<string, [pkg: string, exportName: string]> = {
   azure: ['@opentelemetry/resource-detector-azure', 'azureVmDetector'],
   gcp: ['@opentelemetry/resource-detector-gcp', 'gcpDetector'],
 };
+
+declare const __AGENT_VERSION__: string | undefined;
+/** This agent's version: written into the bundle at build time (scripts/bundle.mjs), else read from its package.json. */
+const AGENT_VERSION =
+  typeof __AGENT_VERSION__ === 'string'
+    ? __AGENT_VERSION__
+    : (require('@x/trace-agent/package.json') as { version: string }).version;
 
 export function buildResource(
   config: Pick<AgentConfig, 'resourceDetectors' | 'resourceAttributes' | 'serviceName' | 'hostName'>,
@@ -52,7 +60,11 @@ export function buildResource(
       'host.name': config.hostName,
       // Worker threads export on their own (see README); this tells their spans apart.
       ...(threadId ? { 'thread.id': threadId } : {}),
+      'telemetry.sdk.name': SDK_INFO['telemetry.sdk.name'],
+      'telemetry.sdk.language': SDK_INFO['telemetry.sdk.language'],
+      'telemetry.sdk.version': SDK_INFO['telemetry.sdk.version'],
       'telemetry.distro.name': '@x/trace-agent',
+      'telemetry.distro.version': AGENT_VERSION,
     }),
   );
   // Settle any asynchronous attributes (opt-in cloud detectors) now rather than at the first export: until then

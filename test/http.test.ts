@@ -6,6 +6,8 @@ import { byService, harness } from './helpers/harness.js';
 import type { OtlpReceiver } from './helpers/otlp-receiver.js';
 import { REPO_ROOT, runApp } from './helpers/run-app.js';
 
+const PACKAGE_VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string })
+  .version;
 const SERVER = 2;
 const CLIENT = 3;
 
@@ -50,6 +52,13 @@ describe.each(['grpc', 'http/protobuf', 'http/json'])('over %s', (protocol) => {
     expect(serverSpan!.attributes['http.request.method'] ?? serverSpan!.attributes['http.method']).toBe('GET');
     expect(serverSpan!.resource['host.name']).toBe('trace_test');
     expect(serverSpan!.resource['process.pid']).toBeTypeOf('number');
+    expect(serverSpan!.resource).toMatchObject({
+      'telemetry.sdk.name': 'opentelemetry',
+      'telemetry.sdk.language': 'nodejs',
+      'telemetry.sdk.version': expect.stringMatching(/^\d+\.\d+\.\d+/),
+      'telemetry.distro.name': '@x/trace-agent',
+      'telemetry.distro.version': PACKAGE_VERSION,
+    });
     expect(serverSpan!.protocol).toBe(protocol);
     expect(serverSpan!.headers.authentication).toBe('Tok=en x');
     expect(serverSpan!.headers['x-tenant']).toBe('acme');

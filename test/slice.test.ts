@@ -617,13 +617,15 @@ describe('propagation', () => {
   );
 });
 
-test("TraceSpanName has FastDeploy's names", () => {
+test("TraceSpanName has the FastDeploy document's names, and the two spellings exported first", () => {
   expect(Object.values(TraceSpanName)).toEqual([
     'FASTDEPLOY',
-    'PREPROCESSING',
+    'PREPROCESS',
     'SCHEDULE',
     'PREFILL',
     'DECODE',
+    'POSTPROCESS',
+    'PREPROCESSING',
     'POSTPROCESSING',
   ]);
 });

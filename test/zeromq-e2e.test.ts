@@ -127,6 +127,7 @@ describe.each(['tcp', 'ipc'])('two agent processes over %s', (transport) => {
     expect(recv1.name).toBe(`receive ${front.endpoints.jobs}`);
     expect(send1.attributes).toMatchObject({
       'messaging.system': 'zeromq',
+      'messaging.operation.name': 'send',
       'messaging.operation.type': 'send',
       'messaging.destination.name': front.endpoints.jobs,
       'messaging.zeromq.socket.type': 'push',
@@ -134,6 +135,7 @@ describe.each(['tcp', 'ipc'])('two agent processes over %s', (transport) => {
       'messaging.message.body.size': 3 + id.length + 2,
     });
     expect(recv1.attributes).toMatchObject({
+      'messaging.operation.name': 'receive',
       'messaging.operation.type': 'receive',
       'messaging.zeromq.socket.type': 'pull',
       'messaging.zeromq.message.frame_count': 4,

@@ -124,6 +124,7 @@ describe('zeromq: producer/consumer spans', () => {
     expect(consumer!.spanContext().traceId).toBe(outer.spanContext().traceId);
     expect(producer!.attributes).toMatchObject({
       'messaging.system': 'zeromq',
+      'messaging.operation.name': 'send',
       'messaging.operation.type': 'send',
       'messaging.destination.name': bound,
       'messaging.zeromq.socket.type': 'push',
@@ -132,6 +133,7 @@ describe('zeromq: producer/consumer spans', () => {
     });
     expect(consumer!.attributes).toMatchObject({
       'messaging.system': 'zeromq',
+      'messaging.operation.name': 'receive',
       'messaging.operation.type': 'receive',
       'messaging.destination.name': bound,
       'messaging.zeromq.socket.type': 'pull',

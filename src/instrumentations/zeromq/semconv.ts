@@ -1,10 +1,11 @@
 // Attribute names. The messaging.* ones come from the (incubating) OpenTelemetry messaging semantic conventions;
 // they are copied as constants because incubating entries are not exported from the stable package entry point.
-// messaging.zeromq.* are ours: ZeroMQ has no semantic-convention namespace yet. messaging.operation.name is left
-// out on purpose: it repeats the span name's first word, and every attribute costs on the per-message hot path.
+// messaging.zeromq.* are ours: ZeroMQ has no semantic-convention namespace yet. messaging.operation.name is required
+// by the current messaging conventions (it repeats the span name's first word: `send`, `receive`).
 
 export const ATTR_MESSAGING_SYSTEM = 'messaging.system';
 export const ATTR_MESSAGING_OPERATION_TYPE = 'messaging.operation.type';
+export const ATTR_MESSAGING_OPERATION_NAME = 'messaging.operation.name';
 /** The endpoint the socket is bound or connected to, e.g. `tcp://127.0.0.1:5557`. */
 export const ATTR_MESSAGING_DESTINATION_NAME = 'messaging.destination.name';
 /** Bytes of all application frames (the trace-context frame excluded). */
