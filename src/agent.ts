@@ -1,6 +1,6 @@
 // Starts the agent once per process (per thread): decides from the environment whether to trace, and only
 // then loads the SDK. The tracing-off path loads nothing from OpenTelemetry.
-import { type Env, isTrue, parseBool } from './config/env.js';
+import { type Env, isTrue, parseBool, tracingRequested } from './config/env.js';
 import { agentState } from './state.js';
 
 const PREFIX = '[@x/trace-agent]';
@@ -11,11 +11,11 @@ export function startAgent(env: Env = process.env): void {
   if (state.started) return;
   state.started = true;
   try {
-    // Unset, blank or a false word: off, with nothing to warn about, decided before even loading the configuration.
-    const requested = parseBool(env.TRACES_ENABLE);
-    if (requested === null)
+    // Unset, blank or a false word (and no OTEL_EXPORT_ENABLED=true): off, decided before loading the configuration.
+    if (parseBool(env.TRACES_ENABLE) === null) {
       warn(`TRACES_ENABLE="${env.TRACES_ENABLE}" is not a boolean (use true/false); tracing stays off`);
-    if (requested !== true || isTrue(env.OTEL_SDK_DISABLED)) return;
+    }
+    if (!tracingRequested(env)) return;
     if (isPackageManager(process.argv[1]) && !isTrue(env.TRACES_PACKAGE_MANAGERS)) {
       return; // `NODE_OPTIONS=--import …` reaches npm/yarn/pnpm themselves too: trace the app they start, not them
     }

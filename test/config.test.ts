@@ -34,6 +34,45 @@ describe('TRACES_ENABLE / OTEL_SDK_DISABLED', () => {
   });
 });
 
+describe('Dynamo: OTEL_EXPORT_ENABLED / DYN_LOGGING_JSONL', () => {
+  it('OTEL_EXPORT_ENABLED=true turns tracing on with OTLP export (default endpoint localhost:4317, gRPC)', () => {
+    expect(tracingRequested({ OTEL_EXPORT_ENABLED: 'true' })).toBe(true);
+    const { config, warnings } = read({ OTEL_EXPORT_ENABLED: 'true' });
+    expect(warnings).toEqual([]);
+    expect(config.enabled).toBe(true);
+    expect(config.exporters).toEqual(['otlp']);
+    expect(config.otlp).toMatchObject({ protocol: 'grpc', url: 'http://localhost:4317' });
+    expect(config.logs.exporters).toEqual(['otlp']);
+    expect(config.sources.enabled).toBe('OTEL_EXPORT_ENABLED');
+    const tempo = read({ OTEL_EXPORT_ENABLED: 'true', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://tempo:4317' }).config;
+    expect(tempo.otlp.url).toBe('http://tempo:4317');
+  });
+  it('TRACES_ENABLE, when set, wins; OTEL_SDK_DISABLED=true still forces off', () => {
+    for (const env of [
+      { TRACES_ENABLE: 'false', OTEL_EXPORT_ENABLED: 'true' },
+      { TRACES_ENABLE: 'maybe', OTEL_EXPORT_ENABLED: 'true' },
+      { OTEL_SDK_DISABLED: 'true', OTEL_EXPORT_ENABLED: 'true' },
+      { OTEL_EXPORT_ENABLED: 'false' },
+    ]) {
+      expect(tracingRequested(env), JSON.stringify(env)).toBe(false);
+      expect(read(env).config.enabled, JSON.stringify(env)).toBe(false);
+    }
+    // On by TRACES_ENABLE: OTEL_EXPORT_ENABLED=true still asks for OTLP rather than the console.
+    expect(on().config.exporters).toEqual(['console']);
+    expect(on({ OTEL_EXPORT_ENABLED: 'true' }).config.exporters).toEqual(['otlp']);
+    expect(on({ OTEL_EXPORT_ENABLED: 'true', TRACES_EXPORTER: 'file' }).config.exporters).toEqual(['file']);
+  });
+  it('DYN_LOGGING_JSONL=true selects JSONL console logs unless TRACES_LOG_FORMAT says otherwise', () => {
+    expect(on({ DYN_LOGGING_JSONL: 'true' }).config.logs.format).toBe('jsonl');
+    expect(on({ DYN_LOGGING_JSONL: 'true' }).config.sources['logs.format']).toBe('DYN_LOGGING_JSONL');
+    expect(on({ DYN_LOGGING_JSONL: 'false' }).config.logs.format).toBe('text');
+    expect(on({ DYN_LOGGING_JSONL: 'true', TRACES_LOG_FORMAT: 'text' }).config.logs.format).toBe('text');
+    const bad = on({ DYN_LOGGING_JSONL: 'sure' });
+    expect(bad.config.logs.format).toBe('text');
+    expect(bad.warnings).toEqual([expect.stringContaining('DYN_LOGGING_JSONL')]);
+  });
+});
+
 describe('service.name and host.name', () => {
   it('FD_SERVICE_NAME wins over OTEL_SERVICE_NAME, which wins over OTEL_RESOURCE_ATTRIBUTES', () => {
     const attrs = 'service.name=from-attrs,deployment.environment=prod';

@@ -163,6 +163,29 @@ interface JsonLine {
   [field: string]: unknown;
 }
 
+describe("Dynamo's variables", () => {
+  it('OTEL_EXPORT_ENABLED=true and DYN_LOGGING_JSONL=true alone: spans and records exported, console lines as JSONL', async () => {
+    const service = 'dynamo-vars';
+    const run = await runApp('logs-script.mjs', {
+      env: {
+        OTEL_EXPORT_ENABLED: 'true',
+        DYN_LOGGING_JSONL: 'true',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.grpcUrl,
+        OTEL_SERVICE_NAME: service,
+      },
+    });
+    expect(run.code, run.stderr.join('\n')).toBe(0);
+    const lines = run.stdout.map((line) => JSON.parse(line) as JsonLine);
+    expect(lines.map((l) => l.message)).toContain('in child');
+    const { child } = await scriptSpans(service);
+    expect(lines.find((l) => l.message === 'in child')).toMatchObject({
+      trace_id: child.traceId,
+      span_id: child.spanId,
+    });
+    await receiver.waitForLogs((l) => ofService(service)(l) && l.body === 'in child');
+  });
+});
+
 describe('TRACES_LOG_FORMAT=jsonl', () => {
   it('prints one JSON object per line with time, level, message, ids inside spans, and fields', async () => {
     const service = 'logs-jsonl';

@@ -179,7 +179,10 @@ function printConfig(out: Out, c: AgentConfig, env: Env): void {
   row(
     'exporters',
     c.exporters.join(',') || 'none',
-    src('exporters', `default (${c.sources.endpoint ? 'an endpoint variable is set' : 'no endpoint variable is set'})`),
+    src(
+      'exporters',
+      `default (${c.sources.endpoint ? 'an endpoint variable is set' : isTrue(env.OTEL_EXPORT_ENABLED) ? 'OTEL_EXPORT_ENABLED=true' : 'no endpoint variable is set'})`,
+    ),
   );
   row('file', c.filePath, src('filePath', 'default (./otel_traces.jsonl)'));
   row('sampler', c.sampler.name, src('sampler'));

@@ -35,3 +35,14 @@ export function parseWholeNumber(
   const n = /^\+?\d+$/.test(value) ? Number(value) : NaN;
   return Number.isSafeInteger(n) && n >= min && n <= max ? n : null;
 }
+
+/**
+ * Whether the agent should trace at all: TRACES_ENABLE when it is set (a value that is not a boolean: off), else
+ * Dynamo's OTEL_EXPORT_ENABLED; OTEL_SDK_DISABLED=true forces off. Cheap on purpose: the tracing-off path calls only
+ * this.
+ */
+export function tracingRequested(env: Env): boolean {
+  const own = parseBool(env.TRACES_ENABLE);
+  const enabled = own === undefined ? isTrue(env.OTEL_EXPORT_ENABLED) : own === true;
+  return enabled && !isTrue(env.OTEL_SDK_DISABLED);
+}

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { type Env, isTrue } from './env.js';
+import { type Env, isTrue, tracingRequested } from './env.js';
 import type { EndpointVar } from './otlp.js';
 import { PROTOCOLS, protocolForPort, readBatch, readEndpoint, readOtlp, signalUrl } from './otlp.js';
 import { parsePairs, Reader } from './reader.js';
@@ -22,6 +22,7 @@ import type {
   TraceExporterName,
 } from './types.js';
 
+export { tracingRequested } from './env.js';
 export { redactUrl } from './otlp.js';
 export { parsePairs } from './reader.js';
 export * from './types.js';
@@ -52,11 +53,6 @@ const DETECTORS = new Set<string>([
 const TRACE_EXPORTERS = ['otlp', 'console', 'file', 'none'] as const;
 const LOG_EXPORTERS = ['otlp', 'console', 'none'] as const;
 
-/** Whether the agent should trace at all. Cheap on purpose: the tracing-off path calls only this. */
-export function tracingRequested(env: Env): boolean {
-  return isTrue(env.TRACES_ENABLE) && !isTrue(env.OTEL_SDK_DISABLED);
-}
-
 /** Where the app is: its package.json name is the default service.name. */
 export interface AppLocation {
   cwd?: string;
@@ -80,11 +76,13 @@ export function readConfig(env: Env, app: AppLocation = {}): ConfigResult {
     'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
     'OTEL_EXPORTER_OTLP_ENDPOINT',
   ]);
+  // OTLP when an endpoint is set or Dynamo's OTEL_EXPORT_ENABLED=true asks for OTLP export; else the console.
+  const otlpByDefault = endpoint !== undefined || isTrue(env.OTEL_EXPORT_ENABLED);
   const exporters = r.exporters<TraceExporterName>(
     'exporters',
     ['TRACES_EXPORTER', 'OTEL_TRACES_EXPORTER'],
     TRACE_EXPORTERS,
-    [endpoint ? 'otlp' : 'console'],
+    [otlpByDefault ? 'otlp' : 'console'],
   );
   const protocol = r.oneOf(
     'protocol',
@@ -122,7 +120,10 @@ export function readConfig(env: Env, app: AppLocation = {}): ConfigResult {
 
 function readEnabled(r: Reader, env: Env): boolean {
   const disabled = r.bool('sdkDisabled', 'OTEL_SDK_DISABLED', false);
-  const enabled = r.bool('enabled', 'TRACES_ENABLE', false);
+  // TRACES_ENABLE when set (true or false); else Dynamo's OTEL_EXPORT_ENABLED.
+  const enabled = r.first('enabled', 'TRACES_ENABLE')
+    ? r.bool('enabled', 'TRACES_ENABLE', false)
+    : r.bool('enabled', 'OTEL_EXPORT_ENABLED', false);
   // Agree with tracingRequested(), which the entry point uses without building the whole config.
   return enabled && !disabled && tracingRequested(env);
 }
@@ -196,8 +197,20 @@ function readLogs(
     otlp: readOtlp(r, 'logs', protocol, signalUrl('logs', protocol, endpoint)),
     batch: readBatch(r, 'logs', spanBatch),
     console: r.bool('logs.console', 'TRACES_CONSOLE_LOGS', true),
-    format: r.oneOf<LogFormat>('logs.format', ['TRACES_LOG_FORMAT'], ['text', 'jsonl'], 'text', 'text or jsonl'),
+    // TRACES_LOG_FORMAT when set; else Dynamo's DYN_LOGGING_JSONL=true means jsonl.
+    format: r.oneOf<LogFormat>(
+      'logs.format',
+      ['TRACES_LOG_FORMAT'],
+      ['text', 'jsonl'],
+      dynamoFormat(r),
+      'text or jsonl',
+    ),
   };
+}
+
+function dynamoFormat(r: Reader): LogFormat {
+  if (r.first('logs.format', 'TRACES_LOG_FORMAT')) return 'text'; // TRACES_LOG_FORMAT decides
+  return r.bool('logs.format', 'DYN_LOGGING_JSONL', false) ? 'jsonl' : 'text';
 }
 
 function readSampler(r: Reader): AgentConfig['sampler'] {
