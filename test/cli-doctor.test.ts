@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './fixtures/cli/run-cli.js';
 import { type OtlpReceiver, startReceiver } from './helpers/otlp-receiver.js';
+import { selfSignedCert } from './helpers/tls.js';
 
 let receiver: OtlpReceiver;
 let closedPort: number;
@@ -324,30 +325,9 @@ describe.runIf(hasOpenssl())('a TLS endpoint with a self-signed certificate', ()
   let url: string;
   let certFile: string;
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'trace-agent-tls-'));
-    certFile = join(dir, 'cert.pem');
-    const keyFile = join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+    const tls = selfSignedCert('trace-agent-tls-');
+    certFile = tls.cert;
+    const keyFile = tls.key;
     // A minimal OTLP endpoint over TLS: gRPC (HTTP/2) and HTTP/1.1 on one port, accepting any export.
     server = createSecureServer(
       { key: readFileSync(keyFile), cert: readFileSync(certFile), allowHTTP1: true },

@@ -2,13 +2,12 @@
 // @opentelemetry/instrumentation-http records: the same scenario runs under each, in its own process, and the
 // spans are compared field by field — names, kinds, scope, status, attributes, events, parenting — as are the
 // contexts listeners run in. No timing is measured here.
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { cleanEnv, FIXTURES, REPO_ROOT, TEST_NODE } from './helpers/run-app.js';
+import { selfSignedCert } from './helpers/tls.js';
 
 interface SpanOut {
   name: string;
@@ -28,30 +27,7 @@ interface Output {
 /** A self-signed certificate for the https round, when openssl is there to make one. */
 function tlsFiles(): Record<string, string> {
   try {
-    const dir = mkdtempSync(join(tmpdir(), 'parity-tls-'));
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+    const { key, cert } = selfSignedCert('parity-tls-');
     return { PARITY_TLS_KEY: key, PARITY_TLS_CERT: cert };
   } catch {
     return {};

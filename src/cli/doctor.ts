@@ -73,7 +73,7 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
   }
   const env = process.env as Env;
   const cwd = process.cwd();
-  const { config, warnings } = readConfigFor(env, cwd, parsed.values.get('app')?.[0]);
+  const { config, warnings } = readConfig(env, { cwd, mainScript: parsed.values.get('app')?.[0] });
   const redact = redactor(collectSecrets(env, config), '<redacted>');
   const out = (line = '') => process.stdout.write(`${redact(line)}\n`);
 
@@ -146,11 +146,6 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
     .join(' and ');
   out(`Verdict: OK — tracing is on; spans go to ${where}.${notes.length ? ` Also: ${notes.join('; ')}.` : ''}`);
   return 0;
-}
-
-/** The default service.name comes from the package.json nearest to the app (or the current directory). */
-function readConfigFor(env: Env, cwd: string, app: string | undefined) {
-  return readConfig(env, { cwd, mainScript: app });
 }
 
 type Out = (line?: string) => void;
