@@ -50,10 +50,11 @@ function armOnFirstImport(
 ): void {
   let armed: SyncHook | undefined;
   let failed = false;
+  const packages = new Set(include.map((name) => packageOf(name)));
   const watcher = registerHooks({
     resolve(specifier, context, nextResolve) {
       if (armed) return nextResolve(specifier, context); // the loader's hooks, registered later, ran before this one
-      if (failed || context.conditions?.includes('require') || !listed(specifier, include))
+      if (failed || context.conditions?.includes('require') || !packages.has(packageOf(specifier) ?? ''))
         return nextResolve(specifier, context);
       try {
         armed = armLoader(include, registerHooks);
@@ -86,12 +87,19 @@ function registerLoaderThread(include: string[]): void {
   nodeModule.register('import-in-the-middle/hook.mjs', pathToFileURL(__filename), { data: { include } });
 }
 
-/** The specifier names a listed module or a file inside it (`zeromq`, `zeromq/v5-compat`, `node:http`). */
-function listed(specifier: string, include: string[]): boolean {
-  for (const name of include)
-    if (specifier === name || (specifier.startsWith(name) && specifier.charCodeAt(name.length) === 47) /* / */)
-      return true;
-  return false;
+/**
+ * The package or builtin a specifier names (`pg` for `pg/lib/client`, `@redis/client` for `@redis/client/dist/x`,
+ * `dns` for `node:dns/promises`); undefined for relative and absolute paths and URLs.
+ */
+export function packageOf(specifier: string): string | undefined {
+  const s = specifier.startsWith('node:') ? specifier.slice(5) : specifier;
+  const first = s.charCodeAt(0);
+  if (first === 46 /* . */ || first === 47 /* / */ || s.includes(':')) return undefined;
+  const slash = s.indexOf('/');
+  if (slash < 0) return s;
+  if (first !== 64 /* @ */) return s.slice(0, slash);
+  const second = s.indexOf('/', slash + 1);
+  return second < 0 ? s : s.slice(0, second);
 }
 
 /**

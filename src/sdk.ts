@@ -66,11 +66,11 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
   const { instrumentations, esmModules } = createInstrumentations(
     { ...config.instrumentations, zmqPropagation: config.zmqPropagation },
     diag,
-    { contextManager, sampler, ids },
+    { contextManager, sampler, ids, tracerProvider: provider },
   );
-  // The logs pipeline starts here, so that the log libraries it instruments join the one ESM hook registration.
-  registerEsmHook([...esmModules, ...startLogs(config.logs, config.instrumentations, diag, resource)], diag);
+  registerEsmHook(esmModules, diag);
   registerInstrumentations({ instrumentations, tracerProvider: provider });
+  startLogs(config.logs, diag, resource);
 
   const state = agentState();
   state.tracing = true;

@@ -38,9 +38,13 @@ describe('odd and wrong calls into instrumented APIs (http, https, fetch, raw re
     expect(run.code).toBe(0);
     expect(normalize(run.stdout)).toEqual(normalize(plain.stdout));
     expect(normalize(run.stderr)).toEqual(normalize(plain.stderr));
-    // The instrumentations were at work all along: client and server spans, console records.
+    // The instrumentations were at work all along: client and server spans, the raw requests' tcp.connect (net,
+    // loaded when the probe imports node:net), console records.
     const spans = await receiver.waitForSpans({ where: byService(service), count: 30 }, 15_000);
-    expect(new Set(spans.map((s) => s.kindName))).toEqual(new Set(['SERVER', 'CLIENT']));
+    expect(new Set(spans.map((s) => s.kindName))).toEqual(new Set(['SERVER', 'CLIENT', 'INTERNAL']));
+    expect(new Set(spans.filter((s) => s.kindName === 'INTERNAL').map((s) => s.scope.name))).toEqual(
+      new Set(['@opentelemetry/instrumentation-net']),
+    );
     await receiver.waitForLogs(
       (l) => l.resource['service.name'] === service && String(l.body).includes('outer'),
       15_000,

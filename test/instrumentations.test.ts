@@ -26,11 +26,17 @@ async function run(service: string, env: Record<string, string>, protocol = 'grp
 }
 
 describe('instrumentation selection', () => {
-  it('by default: http and fetch spans, no dns spans; traceparent injected into both requests', async () => {
+  it("by default (the official register's set): http, fetch and dns spans; traceparent injected into both requests", async () => {
     const { output } = await run('default-set', {});
-    const spans = await receiver.waitForSpans({ where: byService('default-set'), count: 4 });
+    const spans = await receiver.waitForSpans({ where: byService('default-set'), count: 5 });
     const scopes = new Set(spans.map((s) => s.scope.name));
-    expect(scopes).toEqual(new Set(['@opentelemetry/instrumentation-http', '@opentelemetry/instrumentation-undici']));
+    expect(scopes).toEqual(
+      new Set([
+        '@opentelemetry/instrumentation-http',
+        '@opentelemetry/instrumentation-undici',
+        '@opentelemetry/instrumentation-dns', // loaded by the app's import of node:dns/promises
+      ]),
+    );
     expect(output.seen.map((h) => h.traceparent)).toEqual([
       expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/),
       expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/),

@@ -5,17 +5,10 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIN_NODE, nodeIsSupported } from '../agent.js';
 import { isTrue } from '../config/env.js';
-import {
-  type AgentConfig,
-  DEFAULT_INSTRUMENTATIONS,
-  type Env,
-  type OtlpConfig,
-  parsePairs,
-  readConfig,
-  redactUrl,
-} from '../config/index.js';
+import { type AgentConfig, type Env, type OtlpConfig, parsePairs, readConfig, redactUrl } from '../config/index.js';
 import { redactor, safeDecode } from '../diag.js';
 import type { Signal } from '../exporters/otlp-wire.js';
+import { DEFAULT_INSTRUMENTATIONS } from '../instrumentations/catalog.js';
 import { intOption, type OptionSpec, parseArgs } from './args.js';
 import { type ProbeResult, probeEndpoint } from './doctor-probe.js';
 import { EXIT_FAIL, UsageError } from './errors.js';
@@ -185,7 +178,8 @@ function printConfig(out: Out, c: AgentConfig, env: Env): void {
   row('propagators', c.propagators.join(',') || 'none', src('propagators'));
   row(
     'instrumentations',
-    c.instrumentations.enabled?.join(',') ?? DEFAULT_INSTRUMENTATIONS.join(','),
+    c.instrumentations.enabled?.join(',') ??
+      `the default set (${DEFAULT_INSTRUMENTATIONS.length}, each loaded on first use)`,
     src('instrumentations.enabled'),
   );
   row('disabled instrumentations', c.instrumentations.disabled.join(',') || '(none)', src('instrumentations.disabled'));

@@ -78,8 +78,5 @@ export interface ConfigResult {
   warnings: string[];
 }
 
-/** Instrumentations that run when OTEL_NODE_ENABLED_INSTRUMENTATIONS is not set (log libraries: see src/logs). */
-export const DEFAULT_INSTRUMENTATIONS: readonly string[] = ['http', 'undici', 'zeromq'];
-
 export const DEFAULT_GRPC_URL = 'http://localhost:4317';
 export const DEFAULT_HTTP_BASE = 'http://localhost:4318';

@@ -1,19 +1,20 @@
-// Chooses and creates the instrumentations. Ours (http, undici, zeromq) are built in; every other instrumentation of
-// @opentelemetry/auto-instrumentations-node can be switched on by name with OTEL_NODE_ENABLED_INSTRUMENTATIONS
-// and is only loaded then (the official register loads all of them at start-up).
-import { createRequire } from 'node:module';
-import type { ContextManager } from '@opentelemetry/api';
+// Chooses and creates the instrumentations: by default the official register's set (src/instrumentations/catalog.ts).
+// Ours (http, undici, zeromq) are created at start-up and cost little; every other one is loaded only when the app
+// first requires or imports its module (first-use.ts), so an app pays for the libraries it uses, not for the ~40 the
+// default set names.
+import type { ContextManager, TracerProvider } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
-import { DEFAULT_INSTRUMENTATIONS } from '../config/index.js';
 import { type Diag, describeError } from '../diag.js';
 import { fastStartSpan, type SpanStartOptions, sdkStartSpan } from '../spans/span-start.js';
+import { CONTRIB, DEFAULT_INSTRUMENTATIONS, isKnown, METRICS_ONLY, shortName } from './catalog.js';
+import { startContrib } from './contrib.js';
+import { startOnFirstUse } from './first-use.js';
 import { contextRunner } from './http/context.js';
 import type { HttpInstrumentationOptions } from './http/index.js';
 import { createHttpInstrumentation } from './http/index.js';
 import { createUndiciInstrumentation } from './undici.js';
 import { ZeroMqInstrumentation } from './zeromq/index.js';
 
-/** Which instrumentations run (OTEL_NODE_ENABLED/DISABLED_INSTRUMENTATIONS) and what the built-in ones need. */
 export interface InstrumentationOptions {
   /** Short names; null means the defaults. */
   enabled: string[] | null;
@@ -45,6 +46,8 @@ export interface ChosenInstrumentations {
 /** What the agent's pipeline lends the http instrumentation so that its hot path can skip generic layers. */
 export interface PipelineParts extends Partial<SpanStartOptions> {
   contextManager?: ContextManager;
+  /** The provider of the instrumentations loaded on first use; without it only the built-in ones run. */
+  tracerProvider?: TracerProvider;
 }
 
 export function createInstrumentations(
@@ -56,57 +59,45 @@ export function createInstrumentations(
     runner: contextRunner(parts.contextManager),
     startSpan: parts.sampler && parts.ids ? fastStartSpan({ sampler: parts.sampler, ids: parts.ids }) : sdkStartSpan,
   };
-  const wanted = (options.enabled ?? DEFAULT_INSTRUMENTATIONS).filter((name) => !options.disabled.includes(name));
+  const disabled = new Set(known(options.disabled, 'OTEL_NODE_DISABLED_INSTRUMENTATIONS', diag));
+  const enabled = options.enabled ? known(options.enabled, 'OTEL_NODE_ENABLED_INSTRUMENTATIONS', diag) : null;
+  const wanted = new Set((enabled ?? DEFAULT_INSTRUMENTATIONS).filter((name) => !disabled.has(name)));
   const instrumentations: Instrumentation[] = [];
   const esmModules = new Set<string>();
-  for (const name of new Set(wanted)) {
-    try {
-      const builtIn = BUILT_IN[name];
-      if (builtIn) {
+  const onFirstUse = new Map<string, readonly string[]>();
+  for (const name of wanted) {
+    const builtIn = BUILT_IN[name];
+    if (builtIn) {
+      try {
         instrumentations.push(builtIn.create(options, http));
         builtIn.esmModules.forEach((m) => esmModules.add(m));
-        continue;
+      } catch (err) {
+        diag.warn(`instrumentation "${name}" could not be created: ${describeError(err)}`);
       }
-      const contrib = loadContrib(name, diag);
-      if (!contrib) continue;
-      instrumentations.push(contrib);
-      for (const definition of moduleDefinitions(contrib)) esmModules.add(definition);
-    } catch (err) {
-      diag.warn(`instrumentation "${name}" could not be loaded: ${describeError(err)}`);
+      continue;
+    }
+    const modules = CONTRIB[name]?.[1] ?? [];
+    if (modules.length) {
+      onFirstUse.set(name, modules);
+      modules.forEach((m) => esmModules.add(m));
+    } else if (name === 'aws-lambda' && process.env.LAMBDA_TASK_ROOT && parts.tracerProvider) {
+      startContrib(name, parts.tracerProvider, diag); // its module is the handler that Lambda's runtime names
     }
   }
+  const provider = parts.tracerProvider;
+  if (provider) startOnFirstUse(onFirstUse, (name) => startContrib(name, provider, diag), diag);
   return { instrumentations, esmModules: [...esmModules] };
 }
 
-const CONTRIB_NAME = /^[a-z0-9][a-z0-9.-]*$/;
-
-/** An instrumentation from auto-instrumentations-node's dependencies, by its short name (`express`, `pg`…). */
-function loadContrib(name: string, diag: Diag): Instrumentation | undefined {
-  if (!CONTRIB_NAME.test(name)) {
-    diag.warn(`OTEL_NODE_ENABLED_INSTRUMENTATIONS: "${name}" is not an instrumentation name; ignored`);
-    return undefined;
+/** The names a variable lists, in short form; one warning for each it cannot use. */
+function known(names: readonly string[], variable: string, diag: Diag): string[] {
+  const result: string[] = [];
+  for (const raw of names) {
+    const name = shortName(raw);
+    if (isKnown(name)) result.push(name);
+    else if (METRICS_ONLY.includes(name))
+      diag.warn(`${variable}: "${raw}" records metrics only, which the agent does not export; ignored`);
+    else diag.warn(`${variable}: no instrumentation named "${raw}"; ignored`);
   }
-  let exports: Record<string, unknown>;
-  try {
-    const fromAuto = createRequire(require.resolve('@opentelemetry/auto-instrumentations-node'));
-    exports = fromAuto(`@opentelemetry/instrumentation-${name}`) as Record<string, unknown>;
-  } catch {
-    diag.warn(`OTEL_NODE_ENABLED_INSTRUMENTATIONS: no instrumentation named "${name}"; ignored`);
-    return undefined;
-  }
-  const ctor = Object.entries(exports).find(
-    ([key, value]) => key.endsWith('Instrumentation') && typeof value === 'function',
-  )?.[1] as (new () => Instrumentation) | undefined;
-  if (!ctor) {
-    diag.warn(`instrumentation "${name}" exports no instrumentation class; ignored`);
-    return undefined;
-  }
-  return new ctor();
-}
-
-function moduleDefinitions(instrumentation: Instrumentation): string[] {
-  const defs = (
-    instrumentation as unknown as { getModuleDefinitions?: () => { name: string }[] }
-  ).getModuleDefinitions?.();
-  return Array.isArray(defs) ? defs.map((d) => d.name) : [];
+  return result;
 }

@@ -8,25 +8,17 @@ import type { LogsConfig } from '../config/index.js';
 import { type Diag, describeError } from '../diag.js';
 import { createLogExporters } from '../exporters/index.js';
 import { LazyExporter } from '../exporters/lazy.js';
-import type { InstrumentationOptions } from '../instrumentations/index.js';
 import { agentState } from '../state.js';
 import { captureConsole } from './console.js';
 import { consoleRecordEmitter, type EmitConsoleRecord } from './console-records.js';
-import { watchLogLibraries } from './libraries.js';
+import { bridgeLegacyLogsApi } from './legacy-api.js';
 
 const SCOPE = '@x/trace-agent/console';
 
-/** Returns the module names the ESM loader hook must intercept for the log libraries instrumented. */
-export function startLogs(
-  lc: LogsConfig,
-  instrumentations: Pick<InstrumentationOptions, 'enabled' | 'disabled'>,
-  diag: Diag,
-  resource: Resource,
-): string[] {
+export function startLogs(lc: LogsConfig, diag: Diag, resource: Resource): void {
   const exporting = lc.exporters.length > 0;
   const patchConsole = (exporting && lc.console) || lc.format === 'jsonl';
-  if (!exporting && !patchConsole) return [];
-  let esmModules: string[] = [];
+  if (!exporting && !patchConsole) return;
   try {
     let emitRecord: EmitConsoleRecord | undefined;
     if (exporting) {
@@ -56,22 +48,17 @@ export function startLogs(
           resource,
           scopeName: SCOPE,
         });
-      // OTEL_NODE_ENABLED_INSTRUMENTATIONS, when set, names every instrumentation that runs: the log libraries too.
-      const { enabled, disabled } = instrumentations;
-      const notEnabled = enabled ? ['pino', 'winston', 'bunyan'].filter((lib) => !enabled.includes(lib)) : [];
-      const libraries = watchLogLibraries(diag, [...disabled, ...notEnabled]);
-      esmModules = libraries;
+      bridgeLegacyLogsApi(); // for winston's transport, should its instrumentation be loaded
       diag.info(
         `logs on: exporters=${lc.exporters.join(',')}` +
           (lc.exporters.includes('otlp') ? `, ${lc.otlp.protocol}` : '') +
-          `, console=${lc.console}, watching ${libraries.join(', ') || 'no log library'}`,
+          `, console=${lc.console}`,
       );
     }
     if (patchConsole) captureConsole({ format: lc.format, emitRecord });
   } catch (err) {
     diag.warn(`logs could not start and are off (spans are not affected): ${describeError(err)}`);
   }
-  return esmModules;
 }
 
 /**

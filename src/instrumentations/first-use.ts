@@ -1,0 +1,67 @@
+// Starts an instrumentation when the app first requires or imports one of its target modules, so that a library the
+// app never loads costs nothing (the official register loads all ~40 instrumentations at start-up: ~480 ms).
+// - require(): a wrapper of Module.prototype.require sees `require('pg')` before it runs, starts the
+//   instrumentation (whose require-in-the-middle hook then wraps Module.prototype.require around ours), and sends
+//   the same call through that new outer wrapper, so this very first require is patched; the same holds for a
+//   module first required by another package (pg under knex);
+// - import: a resolve hook (module.registerHooks) starts it before the module is loaded, so the instrumentation's
+//   import-in-the-middle hook is in place when the module evaluates (src/esm-hook.ts wraps those modules).
+import * as nodeModule from 'node:module';
+import { type Diag, describeError } from '../diag.js';
+import { packageOf } from '../esm-hook.js';
+
+type RequireFn = (this: NodeJS.Module, id: string) => unknown;
+
+/**
+ * Calls `start(name)` once per name, before the first require or import of any of its modules completes.
+ * `modules` maps each name to the modules that trigger it.
+ */
+export function startOnFirstUse(
+  modules: ReadonlyMap<string, readonly string[]>,
+  start: (name: string) => void,
+  diag: Diag,
+): void {
+  const pending = new Map<string, string[]>(); // package → names waiting for it
+  for (const [name, mods] of modules)
+    for (const mod of mods) {
+      const pkg = packageOf(mod);
+      if (pkg !== undefined) pending.set(pkg, [...(pending.get(pkg) ?? []), name]);
+    }
+  if (!pending.size) return;
+  /** Starts what waits for the specifier's package; false when nothing did. */
+  const startFor = (specifier: unknown): boolean => {
+    if (!pending.size || typeof specifier !== 'string') return false;
+    const pkg = packageOf(specifier);
+    const names = pkg === undefined ? undefined : pending.get(pkg);
+    if (!names) return false;
+    for (const name of names) {
+      for (const [key, waiting] of pending) {
+        const left = waiting.filter((n) => n !== name);
+        if (left.length) pending.set(key, left);
+        else pending.delete(key);
+      }
+      start(name);
+    }
+    return true;
+  };
+
+  const proto = (nodeModule as unknown as { Module: { prototype: { require: RequireFn } } }).Module.prototype;
+  const previous = proto.require;
+  proto.require = function require(this: NodeJS.Module, id: string) {
+    // A size check and a Map lookup per require while anything is pending; a size check after.
+    if (!startFor(id)) return previous.call(this, id);
+    // Through whatever wraps us now (the instrumentation's hook), which calls us again for the actual load.
+    return proto.require.call(this, id);
+  };
+
+  try {
+    nodeModule.registerHooks?.({
+      resolve(specifier, context, nextResolve) {
+        startFor(specifier);
+        return nextResolve(specifier, context);
+      },
+    });
+  } catch (err) {
+    diag.debug(`modules imported as ES modules do not start their instrumentation: ${describeError(err)}`);
+  }
+}

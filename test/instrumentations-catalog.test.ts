@@ -1,0 +1,47 @@
+// src/instrumentations/catalog.ts names each instrumentation's target modules statically (to load it on first use
+// of them): this fails when it drifts from what @opentelemetry/auto-instrumentations-node, as installed, says.
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  BUILT_IN_NAMES,
+  CONTRIB,
+  DEFAULT_INSTRUMENTATIONS,
+  METRICS_ONLY,
+  shortName,
+} from '../src/instrumentations/catalog.js';
+import { runApp } from './helpers/run-app.js';
+
+interface Official {
+  all: { name: string; exportName: string; modules: string[] }[];
+  defaults: string[];
+}
+let official: Official;
+beforeAll(async () => {
+  const run = await runApp('official-catalog.cjs', { nodeArgs: [] });
+  expect(run.code, run.stderr.join('\n')).toBe(0);
+  official = JSON.parse(run.stdout.at(-1)!) as Official;
+});
+
+describe('the catalog against auto-instrumentations-node', () => {
+  it('names every instrumentation it has (ours replace http and undici; metrics-only ones are left out)', () => {
+    const names = official.all.map((i) => shortName(i.name)).sort();
+    expect(names).toEqual([...Object.keys(CONTRIB), 'http', 'undici', ...METRICS_ONLY].sort());
+  });
+
+  it('has the class each package exports and the modules it patches', () => {
+    const ours = Object.fromEntries(
+      Object.entries(CONTRIB).map(([name, [exportName, modules]]) => [name, { exportName, modules: [...modules] }]),
+    );
+    const theirs = Object.fromEntries(
+      official.all
+        .filter((i) => Object.hasOwn(CONTRIB, shortName(i.name)))
+        .map((i) => [shortName(i.name), { exportName: i.exportName, modules: i.modules }]),
+    );
+    expect(ours).toEqual(theirs);
+  });
+
+  it("the default set is the official register's, minus metrics-only, plus zeromq", () => {
+    const officialDefaults = official.defaults.map(shortName).filter((n) => !METRICS_ONLY.includes(n));
+    expect([...DEFAULT_INSTRUMENTATIONS].sort()).toEqual([...officialDefaults, 'zeromq'].sort());
+    expect(DEFAULT_INSTRUMENTATIONS).toEqual(expect.arrayContaining([...BUILT_IN_NAMES]));
+  });
+});
