@@ -39,9 +39,9 @@ describe('the catalog against auto-instrumentations-node', () => {
     expect(ours).toEqual(theirs);
   });
 
-  it("the default set is the official register's, minus metrics-only, plus zeromq", () => {
+  it("the default set is the official register's, minus metrics-only, plus fastify and zeromq", () => {
     const officialDefaults = official.defaults.map(shortName).filter((n) => !METRICS_ONLY.includes(n));
-    expect([...DEFAULT_INSTRUMENTATIONS].sort()).toEqual([...officialDefaults, 'zeromq'].sort());
+    expect([...DEFAULT_INSTRUMENTATIONS].sort()).toEqual([...officialDefaults, 'fastify', 'zeromq'].sort());
     expect(DEFAULT_INSTRUMENTATIONS).toEqual(expect.arrayContaining([...BUILT_IN_NAMES]));
   });
 });

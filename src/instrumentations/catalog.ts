@@ -1,11 +1,11 @@
 // Every instrumentation the agent knows, by the short name OTEL_NODE_ENABLED/DISABLED_INSTRUMENTATIONS use.
-// Ours (http, undici, zeromq) are built in. The others are @opentelemetry/auto-instrumentations-node's, each loaded
+// Ours (http, undici, fastify, zeromq) are built in. The others are @opentelemetry/auto-instrumentations-node's, each loaded
 // only when the app first requires or imports one of its target modules (src/instrumentations/first-use.ts), so this
 // table names those modules statically: test/instrumentations-catalog.test.ts fails when it drifts from the
 // instrumentations' own module definitions.
 
-/** Our own instrumentations (they replace auto-instrumentations-node's http and undici). */
-export const BUILT_IN_NAMES = ['http', 'undici', 'zeromq'] as const;
+/** Our own instrumentations (they replace auto-instrumentations-node's http and undici; it has no fastify). */
+export const BUILT_IN_NAMES = ['http', 'undici', 'fastify', 'zeromq'] as const;
 
 /** Short name → [class exported by @opentelemetry/instrumentation-<name>, modules that trigger its loading]. */
 export const CONTRIB: Readonly<Record<string, readonly [exportName: string, modules: readonly string[]]>> = {
@@ -63,7 +63,7 @@ export const OFF_BY_DEFAULT: readonly string[] = ['fs'];
 /** auto-instrumentations-node's metrics-only instrumentations: the agent exports no metrics. */
 export const METRICS_ONLY: readonly string[] = ['host-metrics', 'runtime-node'];
 
-/** What runs when OTEL_NODE_ENABLED_INSTRUMENTATIONS is not set: the official register's default set, plus zeromq. */
+/** What runs when OTEL_NODE_ENABLED_INSTRUMENTATIONS is not set: the official register's default set, plus ours. */
 export const DEFAULT_INSTRUMENTATIONS: readonly string[] = [
   ...BUILT_IN_NAMES,
   ...Object.keys(CONTRIB).filter((name) => !OFF_BY_DEFAULT.includes(name)),

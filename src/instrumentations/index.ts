@@ -1,5 +1,5 @@
 // Chooses and creates the instrumentations: by default the official register's set (src/instrumentations/catalog.ts).
-// Ours (http, undici, zeromq) are created at start-up and cost little; every other one is loaded only when the app
+// Ours (http, undici, fastify, zeromq) are created at start-up and cost little; every other one is loaded only when the app
 // first requires or imports its module (first-use.ts), so an app pays for the libraries it uses, not for the ~40 the
 // default set names.
 import type { ContextManager, TracerProvider } from '@opentelemetry/api';
@@ -8,6 +8,7 @@ import { type Diag, describeError } from '../diag.js';
 import { fastStartSpan, type SpanStartOptions, sdkStartSpan } from '../spans/span-start.js';
 import { CONTRIB, DEFAULT_INSTRUMENTATIONS, isKnown, METRICS_ONLY, shortName } from './catalog.js';
 import { startContrib } from './contrib.js';
+import { createFastifyInstrumentation } from './fastify.js';
 import { startOnFirstUse } from './first-use.js';
 import { contextRunner } from './http/context.js';
 import type { HttpInstrumentationOptions } from './http/index.js';
@@ -32,6 +33,7 @@ const BUILT_IN: Record<string, BuiltIn> = {
   // http/https need no module hook: the http instrumentation works from Node's diagnostics channels.
   http: { create: (_options, http) => createHttpInstrumentation(http), esmModules: [] },
   undici: { create: createUndiciInstrumentation, esmModules: [] },
+  fastify: { create: createFastifyInstrumentation, esmModules: [] }, // from Fastify's own diagnostics channel
   zeromq: {
     create: (options, http) => new ZeroMqInstrumentation({ propagation: options.zmqPropagation }, http.startSpan),
     esmModules: ['zeromq'],

@@ -1,0 +1,125 @@
+// Web frameworks under the default set, each as CommonJS and as an ES module, and bundled with esbuild: the server
+// span carries the route where the framework's instrumentation (Koa, Express) or its own diagnostics channel
+// (Fastify) supplies it; Koa's spans are the official register's.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentEnv, byService, harness } from './helpers/harness.js';
+import type { OtlpReceiver, ReceivedSpan } from './helpers/otlp-receiver.js';
+import { FIXTURES, runApp } from './helpers/run-app.js';
+
+const h = harness();
+let receiver: OtlpReceiver;
+beforeAll(async () => {
+  receiver = await h.receiver();
+});
+const SERVER = 2;
+
+async function serverSpan(script: string, args: string[], service: string, env: Record<string, string> = {}) {
+  const run = await runApp(script, { args, env: { ...agentEnv(receiver, service), ...env } });
+  expect(run.code, run.stderr.join('\n')).toBe(0);
+  expect(run.stdout.at(-1)).toBe('{"id":"7"}');
+  const [server] = await receiver.waitForSpans((s) => byService(service)(s) && s.kind === SERVER);
+  return server!;
+}
+
+describe.each(['cjs', 'mjs'])('frameworks (%s)', (ext) => {
+  it('Fastify: the server span is named by its route, from Fastify’s own diagnostics channel', async () => {
+    const server = await serverSpan(`frameworks.${ext}`, ['fastify'], `fastify-${ext}`);
+    expect(server.name).toBe('GET /users/:id');
+    expect(server.attributes['http.route']).toBe('/users/:id');
+  });
+
+  it('control: OTEL_NODE_DISABLED_INSTRUMENTATIONS=fastify leaves the span named by its method', async () => {
+    const server = await serverSpan(`frameworks.${ext}`, ['fastify'], `fastify-off-${ext}`, {
+      OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'fastify',
+    });
+    expect(server.name).toBe('GET');
+    expect(server.attributes['http.route']).toBeUndefined();
+  });
+
+  it('Koa with @koa/router: the route on the server span and a router span below it', async () => {
+    const service = `koa-${ext}`;
+    const server = await serverSpan(`frameworks.${ext}`, ['koa'], service);
+    expect(server.name).toBe('GET /users/:id');
+    const [router] = await receiver.waitForSpans((s) => byService(service)(s) && s.parentSpanId === server.spanId);
+    expect([router!.scope.name, router!.name, router!.attributes['http.route']]).toEqual([
+      '@opentelemetry/instrumentation-koa',
+      'router - /users/:id',
+      '/users/:id',
+    ]);
+  });
+});
+
+describe('Koa under the official register', () => {
+  it('the same span names, kinds, scopes, parentage and attribute keys', async () => {
+    const ours = await labelled('koa-parity-ours', agentEnv(receiver, 'koa-parity-ours'));
+    const official = await labelled(
+      'koa-parity-official',
+      {
+        OTEL_SERVICE_NAME: 'koa-parity-official',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        OTEL_METRICS_EXPORTER: 'none',
+        OTEL_LOGS_EXPORTER: 'none',
+      },
+      ['--require', '@opentelemetry/auto-instrumentations-node/register'],
+    );
+    expect(ours).toEqual(official);
+    expect(ours.length).toBe(3); // fetch → server → router
+  });
+});
+
+async function labelled(service: string, env: Record<string, string>, nodeArgs?: string[]) {
+  const run = await runApp('frameworks.cjs', { args: ['koa'], env, ...(nodeArgs ? { nodeArgs } : {}) });
+  expect(run.code, run.stderr.join('\n')).toBe(0);
+  const [server] = await receiver.waitForSpans((s) => byService(service)(s) && s.kind === SERVER);
+  const trace = await receiver.waitForSpans({ where: (s) => s.traceId === server!.traceId, count: 3 });
+  const label = (s: ReceivedSpan | undefined) =>
+    s ? `${s.scope.name.replace('@opentelemetry/instrumentation-', '')} ${s.kindName} ${s.name}` : '(root)';
+  return trace
+    .map((s) => ({
+      span: label(s),
+      parent: label(trace.find((p) => p.spanId === s.parentSpanId)),
+      attributes: Object.keys(s.attributes).sort(),
+    }))
+    .sort((a, b) => a.span.localeCompare(b.span));
+}
+
+describe('bundled with esbuild (require and import hooks see nothing inside a bundle)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'trace-agent-bundled-'));
+    for (const [entry, out] of [
+      ['frameworks.cjs', 'frameworks.bundle.cjs'],
+      ['express-app.cjs', 'express.bundle.cjs'],
+    ] as const)
+      await build({
+        entryPoints: [join(FIXTURES, entry)],
+        outfile: join(dir, out),
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        logLevel: 'error',
+      });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('Fastify keeps its route: it comes from a diagnostics channel, not a module hook', async () => {
+    const server = await serverSpan(join(dir, 'frameworks.bundle.cjs'), ['fastify'], 'fastify-bundled');
+    expect(server.name).toBe('GET /users/:id');
+  });
+
+  it('Express keeps its HTTP server and fetch spans, and loses its route and handler spans', async () => {
+    const service = 'express-bundled';
+    const server = await serverSpan(join(dir, 'express.bundle.cjs'), [], service);
+    expect(server.name).toBe('GET');
+    const trace = await receiver.waitForSpans({ where: (s) => s.traceId === server.traceId, count: 2 });
+    expect(trace.map((s) => s.scope.name).sort()).toEqual([
+      '@opentelemetry/instrumentation-http',
+      '@opentelemetry/instrumentation-undici',
+    ]);
+  });
+});
