@@ -54,11 +54,17 @@ export function httpContenders(sink, { consoleLog = false } = {}) {
   return list;
 }
 
-async function startServer(contender) {
+/** The apps measured: node's http hello world, and Express with one routed handler (contrib instrumentations). */
+export const HTTP_APPS = {
+  http: { script: 'bench/http-app.cjs', path: '/' },
+  express: { script: 'bench/express-app.cjs', path: '/hello/world' },
+};
+
+async function startServer(contender, app) {
   const port = await freePort();
-  const proc = startProcess(contender.args, 'bench/http-app.cjs', { ...contender.env, PORT: String(port) });
+  const proc = startProcess(contender.args, app.script, { ...contender.env, PORT: String(port) });
   await waitForPort(port);
-  return { proc, url: `http://127.0.0.1:${port}/` };
+  return { proc, url: `http://127.0.0.1:${port}${app.path}` };
 }
 
 async function load(url, duration) {
@@ -68,10 +74,13 @@ async function load(url, duration) {
 
 export async function measureHttp(options = {}) {
   const sink = await startSinkProcess();
-  const contenders = httpContenders(sink, options);
+  const app = HTTP_APPS[options.app ?? 'http'];
+  const contenders = httpContenders(sink, options).filter(
+    (c) => options.app !== 'express' || !c.name.includes('ratio'),
+  );
   const servers = [];
   try {
-    for (const c of contenders) servers.push(await startServer(c));
+    for (const c of contenders) servers.push(await startServer(c, app));
     for (const s of servers) await load(s.url, 2); // warm-up: JIT, connections, exporter loaded
     const samples = contenders.map(() => ({ rps: [], p99: [], errors: 0 }));
     for (let i = 0; i < rounds(); i++) {
@@ -110,5 +119,6 @@ export function printHttp(title, { rows, exported }) {
 
 if (process.argv[1]?.endsWith('http.mjs')) {
   console.log(machineLine());
-  printHttp('HTTP hello world', await measureHttp());
+  const app = process.argv[2] ?? 'http'; // node bench/http.mjs [http|express]
+  printHttp(`HTTP hello world (${app})`, await measureHttp({ app }));
 }

@@ -32,12 +32,16 @@ const step = (name) => process.stderr.write(`[bench] ${name} (${((Date.now() - t
 
 step('start-up');
 const startup = measureStartup(Number(process.env.BENCH_STARTUP_ROUNDS));
+step('start-up, Express + pg');
+const startupExpress = measureStartup(Number(process.env.BENCH_STARTUP_ROUNDS), 'express-pg');
 step('slice API');
 const slice = sliceInChild();
 step('HTTP server path');
 const httpPath = measureHttpPath();
 step('HTTP');
 const http = await measureHttp();
+step('HTTP, Express route');
+const httpExpress = await measureHttp({ app: 'express' });
 step('HTTP with console.log');
 const httpLog = await measureHttp({ consoleLog: true });
 step('ZeroMQ');
@@ -49,6 +53,9 @@ const seconds = (Date.now() - t0) / 1000;
 // ---- the one table ------------------------------------------------------------------------------------------
 const byName = (rows, prefix) => rows.find((r) => r.name.startsWith(prefix));
 const [sBare, sOff, sOn, sOfficial] = startup;
+const [eBare, , eOn, eOfficial] = startupExpress;
+const xAgent = byName(httpExpress.rows, 'agent, every');
+const xOfficial = byName(httpExpress.rows, 'official');
 const hBare = byName(http.rows, 'bare');
 const hAgent = byName(http.rows, 'agent, every');
 const hOfficial = byName(http.rows, 'official');
@@ -77,6 +84,18 @@ const rows = [
     `${plus(sOn.rssMiB - sBare.rssMiB, 'MiB')} (official ${plus(sOfficial.rssMiB - sBare.rssMiB, 'MiB')})`,
     '≤ 20 MiB',
     sOn.rssMiB - sBare.rssMiB <= 20,
+  ],
+  [
+    'start-up time added, Express + pg app (both loaded at start), tracing on',
+    `${plus(eOn.addedMs, 'ms')} (official register ${plus(eOfficial.addedMs, 'ms')}); peak RSS ${plus(eOn.rssMiB - eBare.rssMiB, 'MiB')}`,
+    '≤ 60 ms',
+    eOn.addedMs <= 60,
+  ],
+  [
+    'Express route req/s, every request traced + exported',
+    `${pct(xAgent.ratio, 1)} of bare (official ${pct(xOfficial.ratio, 1)})`,
+    '≥ 50%',
+    xAgent.ratio >= 0.5,
   ],
   [
     'HTTP req/s, every request traced + exported',
@@ -140,8 +159,11 @@ console.log(
   `\nStart-up of a small http + zeromq app (${process.env.BENCH_STARTUP_ROUNDS} rounds, medians; time added = median of the rounds' differences to bare)`,
 );
 printStartup(startup);
+console.log('\nStart-up of an Express 5 + pg app (both loaded at start; contrib instrumentations loaded on first use)');
+printStartup(startupExpress);
 printHttpPath(httpPath);
 printHttp('HTTP hello world', http);
+printHttp('Express 5, one routed handler (express and router instrumentations: 4 spans per request)', httpExpress);
 printHttp('HTTP hello world with one console.log per request', httpLog);
 printZmq(zmq);
 console.log(

@@ -6,7 +6,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const app = join(root, 'bench', 'startup-app.cjs');
+/** The apps measured: http + zeromq (the agent's own instrumentations), Express 5 + pg (contrib ones, on first use). */
+export const STARTUP_APPS = {
+  http: join(root, 'bench', 'startup-app.cjs'),
+  'express-pg': join(root, 'bench', 'startup-express-app.cjs'),
+};
 const rounds = Number(process.env.BENCH_ROUNDS ?? 25);
 // OTLP gRPC to a port where nothing listens: start-up must not depend on the collector.
 const exportEnv = { EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
@@ -25,7 +29,7 @@ export const contenders = [
   },
 ];
 
-function once(c) {
+function once(c, app) {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [...c.args, app], { cwd: root, env: { ...base, ...c.env }, encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -41,12 +45,13 @@ const quantile = (xs, q) => {
 };
 const median = (xs) => quantile(xs, 0.5);
 
-export function measureStartup(n = rounds) {
+export function measureStartup(n = rounds, appName = 'http') {
+  const app = STARTUP_APPS[appName];
   const samples = contenders.map(() => ({ ms: [], rss: [] }));
-  contenders.forEach((c) => once(c)); // warm the disk cache and Node's compile cache once
+  contenders.forEach((c) => once(c, app)); // warm the disk cache and Node's compile cache once
   for (let i = 0; i < n; i++) {
     contenders.forEach((c, j) => {
-      const { ms, rssMiB } = once(c);
+      const { ms, rssMiB } = once(c, app);
       samples[j].ms.push(ms);
       samples[j].rss.push(rssMiB);
     });
@@ -70,7 +75,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.log(
     `start-up, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), ${new Date().toISOString()}, ${rounds} rounds, medians`,
   );
-  const rows = measureStartup();
+  const rows = measureStartup(rounds, process.argv[2] ?? 'http'); // node bench/startup.mjs [http|express-pg]
   printStartup(rows);
 }
 

@@ -25,7 +25,8 @@ export function startOnFirstUse(
   for (const [name, mods] of modules)
     for (const mod of mods) {
       const pkg = packageOf(mod);
-      if (pkg !== undefined) pending.set(pkg, [...(pending.get(pkg) ?? []), name]);
+      const waiting = pkg === undefined ? undefined : (pending.get(pkg) ?? []);
+      if (pkg !== undefined && waiting && !waiting.includes(name)) pending.set(pkg, [...waiting, name]);
     }
   if (!pending.size) return;
   /** Starts what waits for the specifier's package; false when nothing did. */

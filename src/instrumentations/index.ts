@@ -5,6 +5,7 @@
 import type { ContextManager, TracerProvider } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { type Diag, describeError } from '../diag.js';
+import { leanTracerProvider } from '../spans/lean-tracer.js';
 import { fastStartSpan, type SpanStartOptions, sdkStartSpan } from '../spans/span-start.js';
 import { CONTRIB, DEFAULT_INSTRUMENTATIONS, isKnown, METRICS_ONLY, shortName } from './catalog.js';
 import { startContrib } from './contrib.js';
@@ -25,18 +26,19 @@ export interface InstrumentationOptions {
 
 interface BuiltIn {
   create: (options: InstrumentationOptions, http: HttpInstrumentationOptions) => Instrumentation;
-  /** Module names the ESM loader hook must intercept for this instrumentation. */
-  esmModules: string[];
+  /** The modules whose first require or import creates it; none: created at start-up. */
+  modules: string[];
 }
 
 const BUILT_IN: Record<string, BuiltIn> = {
-  // http/https need no module hook: the http instrumentation works from Node's diagnostics channels.
-  http: { create: (_options, http) => createHttpInstrumentation(http), esmModules: [] },
-  undici: { create: createUndiciInstrumentation, esmModules: [] },
-  fastify: { create: createFastifyInstrumentation, esmModules: [] }, // from Fastify's own diagnostics channel
+  // From diagnostics channels (Node's http, undici's, Fastify's): created at start-up, nothing to hook.
+  http: { create: (_options, http) => createHttpInstrumentation(http), modules: [] },
+  undici: { create: createUndiciInstrumentation, modules: [] },
+  fastify: { create: createFastifyInstrumentation, modules: [] },
+  // Its require-in-the-middle hook slows every later require of the app (~25 ms over Express's): only with zeromq.
   zeromq: {
     create: (options, http) => new ZeroMqInstrumentation({ propagation: options.zmqPropagation }, http.startSpan),
-    esmModules: ['zeromq'],
+    modules: ['zeromq'],
   },
 };
 
@@ -57,37 +59,52 @@ export function createInstrumentations(
   diag: Diag,
   parts: PipelineParts = {},
 ): ChosenInstrumentations {
+  const fast = parts.sampler && parts.ids ? fastStartSpan({ sampler: parts.sampler, ids: parts.ids }) : undefined;
   const http: HttpInstrumentationOptions = {
     runner: contextRunner(parts.contextManager),
-    startSpan: parts.sampler && parts.ids ? fastStartSpan({ sampler: parts.sampler, ids: parts.ids }) : sdkStartSpan,
+    startSpan: fast ?? sdkStartSpan,
   };
+  // Contrib spans take the lean path too when the agent's sampler and ids are at hand (src/spans/lean-tracer.ts).
+  const provider = parts.tracerProvider && fast ? leanTracerProvider(parts.tracerProvider, fast) : parts.tracerProvider;
   const disabled = new Set(known(options.disabled, 'OTEL_NODE_DISABLED_INSTRUMENTATIONS', diag));
   const enabled = options.enabled ? known(options.enabled, 'OTEL_NODE_ENABLED_INSTRUMENTATIONS', diag) : null;
   const wanted = new Set((enabled ?? DEFAULT_INSTRUMENTATIONS).filter((name) => !disabled.has(name)));
   const instrumentations: Instrumentation[] = [];
   const esmModules = new Set<string>();
   const onFirstUse = new Map<string, readonly string[]>();
+  const create = (name: string, builtIn: BuiltIn): Instrumentation | undefined => {
+    try {
+      return builtIn.create(options, http);
+    } catch (err) {
+      diag.warn(`instrumentation "${name}" could not be created: ${describeError(err)}`);
+      return undefined;
+    }
+  };
   for (const name of wanted) {
     const builtIn = BUILT_IN[name];
-    if (builtIn) {
-      try {
-        instrumentations.push(builtIn.create(options, http));
-        builtIn.esmModules.forEach((m) => esmModules.add(m));
-      } catch (err) {
-        diag.warn(`instrumentation "${name}" could not be created: ${describeError(err)}`);
-      }
-      continue;
-    }
-    const modules = CONTRIB[name]?.[1] ?? [];
+    const modules = builtIn ? builtIn.modules : (CONTRIB[name]?.[1] ?? []);
     if (modules.length) {
       onFirstUse.set(name, modules);
       modules.forEach((m) => esmModules.add(m));
-    } else if (name === 'aws-lambda' && process.env.LAMBDA_TASK_ROOT && parts.tracerProvider) {
-      startContrib(name, parts.tracerProvider, diag); // its module is the handler that Lambda's runtime names
+    } else if (builtIn) {
+      const instrumentation = create(name, builtIn);
+      if (instrumentation) instrumentations.push(instrumentation);
+    } else if (name === 'aws-lambda' && process.env.LAMBDA_TASK_ROOT && provider) {
+      startContrib(name, provider, diag); // its module is the handler that Lambda's runtime names
     }
   }
-  const provider = parts.tracerProvider;
-  if (provider) startOnFirstUse(onFirstUse, (name) => startContrib(name, provider, diag), diag);
+  const sdkProvider = parts.tracerProvider;
+  if (provider && sdkProvider)
+    startOnFirstUse(
+      onFirstUse,
+      (name) => {
+        const builtIn = BUILT_IN[name];
+        if (!builtIn) return startContrib(name, provider, diag);
+        const instrumentation = create(name, builtIn); // enables itself; its spans start on the lean path already
+        instrumentation?.setTracerProvider(sdkProvider);
+      },
+      diag,
+    );
   return { instrumentations, esmModules: [...esmModules] };
 }
 
