@@ -1,5 +1,8 @@
 // src/instrumentations/catalog.ts names each instrumentation's target modules statically (to load it on first use
 // of them): this fails when it drifts from what @opentelemetry/auto-instrumentations-node, as installed, says.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   BUILT_IN_NAMES,
@@ -8,7 +11,7 @@ import {
   METRICS_ONLY,
   shortName,
 } from '../src/instrumentations/catalog.js';
-import { runApp } from './helpers/run-app.js';
+import { REPO_ROOT, runApp } from './helpers/run-app.js';
 
 interface Official {
   all: { name: string; exportName: string; modules: string[] }[];
@@ -44,4 +47,26 @@ describe('the catalog against auto-instrumentations-node', () => {
     expect([...DEFAULT_INSTRUMENTATIONS].sort()).toEqual([...officialDefaults, 'fastify', 'zeromq'].sort());
     expect(DEFAULT_INSTRUMENTATIONS).toEqual(expect.arrayContaining([...BUILT_IN_NAMES]));
   });
+});
+
+describe('the packages the agent shares with the contrib instrumentations (src/instrumentations/shared-otel.ts)', () => {
+  const { satisfies } = createRequire(import.meta.url)('semver') as { satisfies(v: string, range: string): boolean };
+  const manifest = (pkg: string) =>
+    JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as {
+      version: string;
+      dependencies?: Record<string, string>;
+      peerDependencies?: Record<string, string>;
+    };
+
+  it.each(['@opentelemetry/api', '@opentelemetry/core', '@opentelemetry/instrumentation'])(
+    '%s, as bundled, is in the range every contrib instrumentation asks for',
+    (shared) => {
+      const bundled = manifest(shared).version; // scripts/bundle.mjs bundles the top-level copy
+      const misfits = Object.keys(CONTRIB)
+        .map((name) => ({ name, pkg: manifest(`@opentelemetry/instrumentation-${name}`) }))
+        .map(({ name, pkg }) => [name, pkg.dependencies?.[shared] ?? pkg.peerDependencies?.[shared]] as const)
+        .filter(([, range]) => range !== undefined && !satisfies(bundled, range));
+      expect(misfits).toEqual([]);
+    },
+  );
 });

@@ -25,6 +25,7 @@ describe.each(['cjs', 'mjs'])('first use (%s)', (ext) => {
       afterHttp: { express: false, pg: false, hooked: false },
       after: { express: true, pg: false, hooked: true },
       patched: true,
+      copies: [], // the instrumentations got the agent's api, core and instrumentation
     });
   });
 

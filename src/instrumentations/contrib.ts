@@ -2,6 +2,7 @@
 // failures away from the app: a package that fails to load or a patch that throws gives one warning naming it, and
 // the app gets its module as the patch left it (patches check the module's shape before wrapping anything).
 import { createRequire } from 'node:module';
+import { sep } from 'node:path';
 import type { TracerProvider } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { type Diag, describeError } from '../diag.js';
@@ -14,6 +15,23 @@ interface Patchable {
 }
 
 let fromAuto: NodeJS.Require | undefined;
+
+const SHARED: Record<string, 'api' | 'core' | 'instrumentation'> = {
+  '@opentelemetry/api': 'api',
+  '@opentelemetry/core': 'core',
+  '@opentelemetry/instrumentation': 'instrumentation',
+};
+const OTEL_PACKAGES = `${sep}node_modules${sep}@opentelemetry${sep}`;
+
+/**
+ * The agent's copy of a package a contrib instrumentation (or its helpers) requires, where it has one
+ * (src/instrumentations/shared-otel.ts); undefined for anything else, which loads as usual.
+ */
+export function sharedCopy(id: string, parent: NodeJS.Module | undefined): unknown {
+  const name = SHARED[id];
+  if (name === undefined || !parent?.filename?.includes(OTEL_PACKAGES)) return undefined;
+  return (require('./shared-otel.js') as typeof import('./shared-otel.js'))[name];
+}
 
 export function startContrib(name: string, tracerProvider: TracerProvider, diag: Diag): Instrumentation | undefined {
   const pkg = `@opentelemetry/instrumentation-${name}`;

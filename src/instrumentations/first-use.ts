@@ -14,12 +14,13 @@ type RequireFn = (this: NodeJS.Module, id: string) => unknown;
 
 /**
  * Calls `start(name)` once per name, before the first require or import of any of its modules completes.
- * `modules` maps each name to the modules that trigger it.
+ * `modules` maps each name to the modules that trigger it; `substitute` may answer a require with another object.
  */
 export function startOnFirstUse(
   modules: ReadonlyMap<string, readonly string[]>,
   start: (name: string) => void,
   diag: Diag,
+  substitute: (id: string, parent: NodeJS.Module) => unknown = () => undefined,
 ): void {
   const pending = new Map<string, string[]>(); // package → names waiting for it
   for (const [name, mods] of modules)
@@ -49,7 +50,9 @@ export function startOnFirstUse(
   const proto = (nodeModule as unknown as { Module: { prototype: { require: RequireFn } } }).Module.prototype;
   const previous = proto.require;
   proto.require = function require(this: NodeJS.Module, id: string) {
-    // A size check and a Map lookup per require while anything is pending; a size check after.
+    // Per require: a lookup in a table of three names, then a Map lookup while anything is pending.
+    const instead = substitute(id, this);
+    if (instead !== undefined) return instead;
     if (!startFor(id)) return previous.call(this, id);
     // Through whatever wraps us now (the instrumentation's hook), which calls us again for the actual load.
     return proto.require.call(this, id);

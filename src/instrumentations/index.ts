@@ -8,7 +8,7 @@ import { type Diag, describeError } from '../diag.js';
 import { leanTracerProvider } from '../spans/lean-tracer.js';
 import { fastStartSpan, type SpanStartOptions, sdkStartSpan } from '../spans/span-start.js';
 import { CONTRIB, DEFAULT_INSTRUMENTATIONS, isKnown, METRICS_ONLY, shortName } from './catalog.js';
-import { startContrib } from './contrib.js';
+import { sharedCopy, startContrib } from './contrib.js';
 import { createFastifyInstrumentation } from './fastify.js';
 import { startOnFirstUse } from './first-use.js';
 import { contextRunner } from './http/context.js';
@@ -104,6 +104,7 @@ export function createInstrumentations(
         instrumentation?.setTracerProvider(sdkProvider);
       },
       diag,
+      sharedCopy,
     );
   return { instrumentations, esmModules: [...esmModules] };
 }
