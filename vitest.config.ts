@@ -12,6 +12,7 @@ const UNIT = [
   'logs-format',
   'otlp-encoder',
   'receiver',
+  'require-hook',
   'slice',
   'slice-misuse',
   'span-start-sampling',

@@ -87,13 +87,27 @@ const common = {
 /** See scripts/shims/debug.cjs: require-in-the-middle's debug logging, off unless DEBUG is set, without its start-up. */
 const alias = { debug: join(root, 'scripts/shims/debug.cjs') };
 
+/**
+ * @opentelemetry/instrumentation's require-in-the-middle is src/instrumentations/require-hook.ts, which filters the
+ * requires the hook sees (and imports the real package itself).
+ */
+const requireHook = join(root, 'src/instrumentations/require-hook.ts');
+const filteredRequireHook = {
+  name: 'filtered-require-hook',
+  setup(b) {
+    b.onResolve({ filter: /^require-in-the-middle$/ }, (args) =>
+      args.importer === requireHook ? undefined : { path: requireHook },
+    );
+  },
+};
+
 const results = await Promise.all([
   build({
     ...common,
     alias,
     entryPoints: [join(root, 'src/sdk.ts')],
     outfile: join(root, 'dist/src/sdk.js'),
-    plugins: [oneCopyOfOpenTelemetry],
+    plugins: [oneCopyOfOpenTelemetry, filteredRequireHook],
   }),
   // Not for the exporter bundle: the ES build of otlp-grpc-exporter-base requires @grpc/grpc-js through
   // createRequire(import.meta.url), which a CommonJS bundle cannot express (and it loads after start-up anyway).

@@ -14,6 +14,7 @@ import { startOnFirstUse } from './first-use.js';
 import { contextRunner } from './http/context.js';
 import type { HttpInstrumentationOptions } from './http/index.js';
 import { createHttpInstrumentation } from './http/index.js';
+import { filterRequireHook } from './require-hook.js';
 import { createUndiciInstrumentation } from './undici.js';
 import { ZeroMqInstrumentation } from './zeromq/index.js';
 
@@ -93,6 +94,8 @@ export function createInstrumentations(
       startContrib(name, provider, diag); // its module is the handler that Lambda's runtime names
     }
   }
+  // The one require-in-the-middle hook (made with the first instrumentation) looks only at requires that can reach these.
+  filterRequireHook([...onFirstUse.values()].flat());
   const sdkProvider = parts.tracerProvider;
   if (provider && sdkProvider)
     startOnFirstUse(
