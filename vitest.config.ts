@@ -17,6 +17,7 @@ const UNIT = [
   'slice-misuse',
   'span-start-sampling',
   'zeromq-frame',
+  'zeromq-propagation-rule',
 ].map((name) => `test/${name}.test.ts`);
 
 // Two projects: `unit` (in-process) and `e2e` (apps started as child processes under the agent). CI runs both on

@@ -27,6 +27,7 @@ import { registerEsmHook } from './esm-hook.js';
 import { createSpanExporters } from './exporters/index.js';
 import { LazyExporter, OutageGate } from './exporters/lazy.js';
 import { spanQueueWatch } from './exporters/queue-watch.js';
+import { userSpanProcessors } from './exporters/user-processors.js';
 import { createInstrumentations } from './instrumentations/index.js';
 import { startLogs } from './logs/index.js';
 import { buildResource } from './resource.js';
@@ -53,6 +54,7 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
     });
     return exporter instanceof LazyExporter ? new OutageGate(exporter, batch) : batch;
   });
+  if (config.processorsFrom) processors.push(...userSpanProcessors(config.processorsFrom, diag));
   const resource = buildResource(config, diag);
   const sampler = createSampler(config.sampler);
   const ids = new PooledIdGenerator();

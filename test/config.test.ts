@@ -284,6 +284,21 @@ describe('numbers, samplers, propagators, misc', () => {
     );
     expect(on({ OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }).config.otlp.compression).toBe('gzip');
     expect(on({ OTEL_EXPORTER_OTLP_COMPRESSION: 'brotli' }).warnings).toHaveLength(1);
+    expect(on().config.processorsFrom).toBeUndefined();
+    const from = (v: string) =>
+      readConfig({ TRACES_ENABLE: '1', ANYSCALE_TRACING_EXPORTER_IMPORT_PATH: v }, { cwd: '/srv' });
+    expect(from('exporter:default_tracing_exporter').config.processorsFrom).toMatchObject({
+      module: 'exporter',
+      exportName: 'default_tracing_exporter',
+    });
+    expect(from('./tracing/processors.mjs').config.processorsFrom).toMatchObject({
+      module: '/srv/tracing/processors.mjs',
+      exportName: 'default',
+    });
+    expect(from('@acme/tracing:spanProcessors').config.processorsFrom).toMatchObject({
+      module: '@acme/tracing',
+      exportName: 'spanProcessors',
+    });
     expect(on().config.zmqPropagation).toBe(true);
     expect(on({ TRACES_ZMQ_PROPAGATION: 'off' }).config.zmqPropagation).toBe(false);
     expect(on({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http, Express' }).config.instrumentations).toEqual({
@@ -468,6 +483,21 @@ describe('bad input matrix', () => {
     ['OTEL_SDK_DISABLED', 'TRUE', false, (c) => c.enabled, false],
     ['TRACES_ZMQ_PROPAGATION', 'sometimes', true, (c) => c.zmqPropagation, true],
     ['TRACES_ZMQ_PROPAGATION', 'OFF', false, (c) => c.zmqPropagation, false],
+    [
+      'TRACES_ZMQ_PROPAGATION',
+      'tcp://*, !ipc://*',
+      false,
+      (c) => c.zmqPropagation,
+      { include: ['tcp://*'], exclude: ['ipc://*'] },
+    ],
+    [
+      'TRACES_ZMQ_PROPAGATION',
+      '!tcp://*:5557, 5558',
+      true,
+      (c) => c.zmqPropagation,
+      { include: [], exclude: ['tcp://*:5557'] },
+    ],
+    ['TRACES_ZMQ_PROPAGATION', '!, ,', true, (c) => c.zmqPropagation, true],
     ['TRACES_CONSOLE_LOGS', '2', true, (c) => c.logs.console, true],
     // whole numbers: garbage, out of range, not decimal, fractional, negative; whitespace and case are fine
     ['OTEL_BSP_SCHEDULE_DELAY', 'soon', true, (c) => c.batch.scheduledDelayMs, 500],

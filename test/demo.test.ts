@@ -50,8 +50,10 @@ describe('npm run demo', () => {
     };
     const server = spans.find((s) => s.kind === 2 && s.service === 'pipeline-frontend')!;
     expect(server.parentSpanId ?? '').toBe('');
+    const room = find('frontend', 'Bootstrap Room 0x0'); // always there, as in the seeds (room 0 when none is given)
+    expect(parentOf(room)).toBe(server);
     const root = find('frontend', 'frontend Req demo-req');
-    expect(parentOf(root)).toBe(server);
+    expect(parentOf(root)).toBe(room);
     // The front end's slice sends to the scheduler, whose slices run under the consumer span of that message.
     const preprocessing = find('frontend', 'PREPROCESSING');
     const toScheduler = spans.find((s) => s.kind === 4 && parentOf(s) === preprocessing)!;

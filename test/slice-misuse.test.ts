@@ -89,11 +89,12 @@ describe('misuse: documented outcome, nothing thrown, one warning per kind', () 
       for (const kind of new Set(misuse.map(([k]) => k))) expect(counts[kind], kind).toBe(1);
       expect(counts.unparsed).toBeUndefined();
       expect(counts.internal_error).toBeUndefined();
-      // The bad-room requests still started, without a room span; ms timestamps fell back to now.
+      // The bad-room requests still started, in room 0; ms timestamps fell back to now.
       for (const rid of ['room', 'room2', 'ts3', 'ts4']) expect(api.getTraceInfoForRequest(rid), rid).toBeDefined();
       expect(api.getTraceInfoForRequest('p')).toBeUndefined();
       const spans = await tracing.spans();
-      expect(spans.some((s) => s.name.startsWith('Bootstrap Room'))).toBe(false);
+      const rooms = new Set(spans.filter((s) => s.name.startsWith('Bootstrap Room')).map((s) => s.name));
+      expect(rooms).toEqual(new Set(['Bootstrap Room 0x0']));
       const ts2 = spans.filter((s) => s.name === 'Req ts2');
       expect(ts2).toHaveLength(3);
       for (const s of ts2) expect(s.attributes).toEqual({ rid: 'ts2', ok: 'kept' });
@@ -123,7 +124,7 @@ describe('misuse: documented outcome, nothing thrown, one warning per kind', () 
       api.traceReqFinish('r');
       api.traceReqFinish('r');
       expect(warningCounts()).toEqual({ slice_end_without_start: 1, unknown_rid: 1 });
-      expect(await tracing.spans()).toHaveLength(2);
+      expect(await tracing.spans()).toHaveLength(3); // room, root, thread
     }),
   );
 

@@ -91,15 +91,19 @@ describe('tree', () => {
   );
 
   test(
-    'no room, no role: the root is a trace root named "Req <first 8 chars>"',
+    'no room, no role: room 0 (as SGLang), then the root named "Req <first 8 chars>"',
     scoped(async () => {
       traceReqStart('abcdefghijk');
       traceReqFinish('abcdefghijk');
       const spans = await tracing.spans();
+      const room = one(spans, 'Bootstrap Room 0x0');
       const root = one(spans, 'Req abcdefgh');
-      expect(parentId(root)).toBeUndefined();
+      expect(parentId(room)).toBeUndefined();
+      expect(room.attributes).toEqual({ bootstrap_room: '0x0' });
+      expect(parentId(root)).toBe(idOf(room));
       expect(root.attributes.rid).toBe('abcdefghijk');
-      expect(spans).toHaveLength(2);
+      expect(spans).toHaveLength(3);
+      expect(spans.every((s) => s.ended)).toBe(true);
     }),
   );
 
@@ -182,7 +186,9 @@ describe('anonymous slices, autoNextAnon, threadFinishFlag', () => {
       traceSliceEnd('work', 'r', { autoNextAnon: true });
       traceReqFinish('r');
       const spans = await tracing.spans();
-      expect(spans.map((s) => s.name).sort()).toEqual(['Req r', expect.stringMatching(/^tokenizer/), 'work'].sort());
+      expect(spans.map((s) => s.name).sort()).toEqual(
+        ['Bootstrap Room 0x0', 'Req r', expect.stringMatching(/^tokenizer/), 'work'].sort(),
+      );
       expect(warnedKinds().size).toBe(0);
     }),
   );
@@ -368,7 +374,9 @@ describe('joined with automatic spans (the active context)', () => {
       traceReqFinish('b');
       traceReqFinish('a');
       const spans = await tracing.spans();
-      expect(parentId(one(spans, 'Req b'))).toBeUndefined();
+      const roomB = spans.find((s) => idOf(s) === parentId(one(spans, 'Req b')));
+      expect(roomB?.name).toBe('Bootstrap Room 0x0'); // b's own room, a trace root
+      expect(parentId(roomB!)).toBeUndefined();
       expect(one(spans, 'Req b').spanContext().traceId).not.toBe(one(spans, 'Req a').spanContext().traceId);
       expect(parentId(one(spans, 'call-for-b'))).toBe(idOf(one(spans, 'sb')));
     }),
@@ -461,8 +469,11 @@ describe('propagation', () => {
       traceReqStart('r');
       traceSliceStart('tokenize', 'r');
       const wire = JSON.parse(JSON.stringify(traceGetProcPropagateContext('r')));
+      const traceparent = expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
       expect(wire).toEqual({
-        root: { traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/) },
+        root_span: { traceparent },
+        prev_span: { trace_id: expect.any(Number), span_id: expect.any(Number) }, // JSON.parse rounds: use root/prev
+        root: { traceparent },
         prev: { traceId: expect.stringMatching(/^[0-9a-f]{32}$/), spanId: expect.stringMatching(/^[0-9a-f]{16}$/) },
       });
       traceSliceEnd('tokenize', 'r', { threadFinishFlag: true });

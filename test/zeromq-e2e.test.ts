@@ -32,7 +32,7 @@ afterAll(() => {
 interface Front {
   app: App;
   port: number;
-  endpoints: Record<'jobs' | 'results' | 'rpc' | 'pub' | 'router' | 'compat' | 'python', string>;
+  endpoints: Record<'jobs' | 'results' | 'rpc' | 'pub' | 'router' | 'compat' | 'python' | 'pyjson', string>;
   service: string;
 }
 
@@ -265,8 +265,11 @@ describe.each(['tcp', 'ipc'])('two agent processes over %s', (transport) => {
   });
 });
 
-describe.skipIf(!hasPyzmq)('pyzmq peers (examples/python-peer)', () => {
+// CI installs python3-zmq (.ci/run) and sets REQUIRE_REAL_SERVERS=1: there a missing pyzmq fails instead of skipping.
+describe.skipIf(!hasPyzmq && process.env.REQUIRE_REAL_SERVERS !== '1')('pyzmq peers (examples/python-peer)', () => {
   interface PyRecord {
+    json?: unknown;
+    error?: string;
     frames: string[];
     context?: { trace_id: string; span_id: string } | null;
     sent?: { trace_id: string; span_id: string } | null;
@@ -316,6 +319,78 @@ describe.skipIf(!hasPyzmq)('pyzmq peers (examples/python-peer)', () => {
     const [record] = await peer.records;
     expect(record!.frames).toEqual(sent('off'));
     await receiver.waitForSpans((s) => inService('zmq-front-py-off')(s) && s.kind === PRODUCER);
+  });
+
+  describe('TRACES_ZMQ_PROPAGATION by endpoint: a recv_json() peer beside a peer that reads the frame', () => {
+    async function run(service: string, env: Record<string, string>, reads = 3) {
+      const front = await startFront(service, 'ipc', env);
+      const json = python(['json', front.endpoints.pyjson, String(reads)]);
+      const raw = python(['pull', front.endpoints.python, '1', '--raw']);
+      for (const id of ['a', 'b', 'c']) await get(front, `pyjson?id=${id}`);
+      await get(front, 'python?id=raw');
+      return { front, json: await json.records.catch((e: Error) => e), raw: (await raw.records)[0]! };
+    }
+
+    it.each([
+      ['excluded by pattern', { TRACES_ZMQ_PROPAGATION: '!ipc://*/pyjson.sock' }],
+      ['not among the included', { TRACES_ZMQ_PROPAGATION: 'ipc://*/python.sock, tcp://*' }],
+    ])('%s: the JSON peer reads every message; the other peer still gets the trace', async (_, env) => {
+      const service = `zmq-front-py-rule-${env.TRACES_ZMQ_PROPAGATION.startsWith('!') ? 'ex' : 'in'}`;
+      const { json, raw } = await run(service, env);
+      expect(json).toEqual([{ json: { id: 'a' } }, { json: { id: 'b' } }, { json: { id: 'c' } }]);
+      expect(raw.frames).toHaveLength(4); // its endpoint keeps the frame: it continues the trace
+      const producers = await receiver.waitForSpans({
+        where: (s) => inService(service)(s) && s.kind === PRODUCER,
+        count: 4,
+      });
+      expect(producers.filter((s) => s.name.endsWith('pyjson.sock'))).toHaveLength(3); // still traced, no frame
+      const decoded = decodeTraceFrame(Buffer.from(raw.frames[3]!, 'hex'));
+      expect(producers.find((s) => s.name.endsWith('python.sock'))).toMatchObject({ spanId: decoded!.spanId });
+    });
+
+    it('control: with the frame on every socket, recv_json() takes the frame for the next message', async () => {
+      // Six reads for three messages: each message arrives as two, the second of which is no JSON.
+      const { json } = await run('zmq-front-py-rule-all', {}, 6);
+      const broken = { error: 'UnicodeDecodeError' };
+      expect(json).toEqual([
+        { json: { id: 'a' } },
+        broken,
+        { json: { id: 'b' } },
+        broken,
+        { json: { id: 'c' } },
+        broken,
+      ]);
+    });
+  });
+
+  it("traceGetProcPropagateContext's dict, as JSON, continues the trace in an SGLang-style Python worker, ids exact", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sglang-'));
+    dirs.push(dir);
+    const service = 'zmq-front-sglang';
+    const app = h.start('sglang-front.mjs', {
+      env: agentEnv(service, { TRACES_ZMQ_PROPAGATION: '!ipc://*/sglang-*.sock' }), // the worker reads recv_json()
+      args: [dir],
+    });
+    const { out, back } = await app.waitForJson<{ out: string; back: string }>((v) => 'out' in v);
+    const peer = python(['sglang', out, back, '1']);
+    const result = await app.waitForJson<{
+      recovered: Record<string, unknown>;
+      info: { traceId: string; spanId: string };
+      prev: { traceId: string; spanId: string };
+    }>((v) => 'recovered' in v);
+    await peer.records;
+    const [slice] = await receiver.waitForSpans((s) => inService(service)(s) && s.name === 'PREPROCESS');
+    const [root] = await receiver.waitForSpans((s) => inService(service)(s) && s.name === 'Req sglang-r');
+    // Python read the ids as ints (128-bit trace id, 64-bit span id) and they name the spans Node exported.
+    expect(result.recovered).toEqual({
+      rid: 'sglang-rid-1',
+      trace_id: root!.traceId,
+      root_span_id: root!.spanId,
+      prev_trace_id: slice!.traceId,
+      prev_span_id: slice!.spanId,
+      ints: true,
+    });
+    expect(result.info).toEqual({ traceId: root!.traceId, spanId: root!.spanId });
   });
 
   it('a pyzmq relay reads the frame, recovers the trace id and continues the trace back into Node', async () => {

@@ -5,6 +5,12 @@
                                                      receive, then forward the application frames with a
                                                      context frame that continues the sender's trace
     python3 peer.py rep   ENDPOINT COUNT             answer requests; the reply carries the trace onwards
+    python3 peer.py json  ENDPOINT COUNT             a peer written without the agent in mind: recv_json()
+                                                     per message (the agent's frame, if sent, breaks it)
+    python3 peer.py sglang IN_ENDPOINT OUT_ENDPOINT COUNT
+                                                     recv_json() a request carrying traceGetProcPropagateContext's
+                                                     dict, read it as SGLang's trace_set_proc_propagate_context
+                                                     does, and send_json() back what it recovered
 
 Sockets connect (the Node side binds). Without the agent's frame the message passes through unchanged.
 """
@@ -77,6 +83,38 @@ def rep(zctx, endpoint, count):
         emit({"frames": [f.hex() for f in app], "context": describe(ctx), "sent": describe(sent)})
 
 
+def json_pull(zctx, endpoint, count):
+    sock = socket(zctx, zmq.PULL, endpoint)
+    for _ in range(count):
+        try:
+            emit({"json": sock.recv_json()})
+        except ValueError as err:  # the trace-context frame is no JSON (UnicodeDecodeError, JSONDecodeError)
+            emit({"error": type(err).__name__})
+
+
+def sglang(zctx, in_endpoint, out_endpoint, count):
+    src = socket(zctx, zmq.PULL, in_endpoint)
+    dst = socket(zctx, zmq.PUSH, out_endpoint)
+    for _ in range(count):
+        req = src.recv_json()
+        ctx = req["trace_context"]
+        # SGLang's TracePropagateContext.instance_from_dict: the root span from the W3C carrier (its propagator reads
+        # `traceparent`), the previous slice from Python OpenTelemetry's integer ids.
+        _version, trace_id, root_span_id, _flags = ctx["root_span"]["traceparent"].split("-")
+        prev = ctx["prev_span"]
+        ints = prev != "None" and type(prev["trace_id"]) is int and type(prev["span_id"]) is int
+        record = {
+            "rid": req["rid"],
+            "trace_id": trace_id,
+            "root_span_id": root_span_id,
+            "prev_trace_id": format(prev["trace_id"], "032x") if ints else None,
+            "prev_span_id": format(prev["span_id"], "016x") if ints else None,
+            "ints": ints,
+        }
+        dst.send_json(record)
+        emit(record)
+
+
 def main(argv):
     zctx = zmq.Context.instance()
     try:
@@ -86,6 +124,10 @@ def main(argv):
             relay(zctx, argv[1], argv[2], int(argv[3]))
         elif argv[:1] == ["rep"] and len(argv) == 3:
             rep(zctx, argv[1], int(argv[2]))
+        elif argv[:1] == ["json"] and len(argv) == 3:
+            json_pull(zctx, argv[1], int(argv[2]))
+        elif argv[:1] == ["sglang"] and len(argv) == 4:
+            sglang(zctx, argv[1], argv[2], int(argv[3]))
         else:
             sys.stderr.write(__doc__)
             return 2

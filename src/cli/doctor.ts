@@ -183,7 +183,12 @@ function printConfig(out: Out, c: AgentConfig, env: Env): void {
     src('instrumentations.enabled'),
   );
   row('disabled instrumentations', c.instrumentations.disabled.join(',') || '(none)', src('instrumentations.disabled'));
-  row('ZeroMQ propagation', String(c.zmqPropagation), src('zmqPropagation'));
+  const zmq = c.zmqPropagation;
+  const zmqRule =
+    typeof zmq === 'boolean'
+      ? String(zmq)
+      : `${[...zmq.include, ...zmq.exclude.map((p) => `!${p}`)].join(',')} (by endpoint)`;
+  row('ZeroMQ propagation', zmqRule, src('zmqPropagation'));
   row('shutdown timeout', `${c.shutdownTimeoutMs} ms`, src('shutdownTimeoutMs'));
   row('log level', c.logLevel, src('logLevel'));
 

@@ -4,8 +4,8 @@
 // value or URL credentials) and a fallback. Per-signal OTLP settings: otlp.ts; the reader itself: reader.ts.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { type Env, isTrue, tracingRequested } from './env.js';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { type Env, isTrue, parseBool, tracingRequested } from './env.js';
 import type { EndpointVar } from './otlp.js';
 import { PROTOCOLS, protocolForPort, readBatch, readEndpoint, readOtlp, signalUrl } from './otlp.js';
 import { parsePairs, Reader } from './reader.js';
@@ -20,6 +20,7 @@ import type {
   PropagatorName,
   SamplerName,
   TraceExporterName,
+  ZmqPropagation,
 } from './types.js';
 
 export { tracingRequested } from './env.js';
@@ -102,6 +103,7 @@ export function readConfig(env: Env, app: AppLocation = {}): ConfigResult {
     exporters,
     otlp,
     filePath: resolve(cwd, r.first('filePath', 'TRACES_FILE')?.value ?? 'otel_traces.jsonl'),
+    processorsFrom: readImportPath(r, cwd),
     batch,
     sampler: readSampler(r),
     propagators: readPropagators(r),
@@ -110,7 +112,7 @@ export function readConfig(env: Env, app: AppLocation = {}): ConfigResult {
       enabled: r.list('instrumentations.enabled', 'OTEL_NODE_ENABLED_INSTRUMENTATIONS')?.items ?? null,
       disabled: r.list('instrumentations.disabled', 'OTEL_NODE_DISABLED_INSTRUMENTATIONS')?.items ?? [],
     },
-    zmqPropagation: r.bool('zmqPropagation', 'TRACES_ZMQ_PROPAGATION', true),
+    zmqPropagation: readZmqPropagation(r),
     shutdownTimeoutMs: r.int('shutdownTimeoutMs', ['TRACES_SHUTDOWN_TIMEOUT_MS'], 5000, 0, 600_000),
     logs: readLogs(r, exporters, otlp, endpoint, batch),
     sources: r.sources,
@@ -211,6 +213,53 @@ function readLogs(
 function dynamoFormat(r: Reader): LogFormat {
   if (r.first('logs.format', 'TRACES_LOG_FORMAT')) return 'text'; // TRACES_LOG_FORMAT decides
   return r.bool('logs.format', 'DYN_LOGGING_JSONL', false) ? 'jsonl' : 'text';
+}
+
+/**
+ * Ray Serve's `exporter_import_path` as ANYSCALE_TRACING_EXPORTER_IMPORT_PATH: `module:function` (Python's form) or a
+ * module alone (its default export). A relative or absolute path is a file (resolved from the working directory);
+ * anything else a package name.
+ */
+function readImportPath(r: Reader, cwd: string): AgentConfig['processorsFrom'] {
+  const variable = 'ANYSCALE_TRACING_EXPORTER_IMPORT_PATH';
+  const found = r.first('processorsFrom', variable);
+  if (!found) return undefined;
+  const at = found.value.lastIndexOf(':');
+  // `C:\x\y.js` and `node:…` are no `module:function`: a colon is the separator only when a name follows it.
+  const hasName = at > 1 && /^[A-Za-z_$][\w$]*$/.test(found.value.slice(at + 1));
+  const spec = hasName ? found.value.slice(0, at) : found.value;
+  const exportName = hasName ? found.value.slice(at + 1) : 'default';
+  const isPath = spec.startsWith('.') || isAbsolute(spec);
+  return { module: isPath ? resolve(cwd, spec) : spec, exportName, variable };
+}
+
+const ENDPOINT_PATTERN = /^[a-z*]+:\/\/[^\s,!]+$/i;
+
+/**
+ * TRACES_ZMQ_PROPAGATION: `on`/`off` (any boolean word), or endpoint patterns (`*` matches anything) to include and,
+ * with a leading `!`, to exclude: `!tcp://*:5557`, `ipc://*,!ipc:///run/py/*`. Bad patterns: one warning, ignored.
+ */
+function readZmqPropagation(r: Reader): ZmqPropagation {
+  const found = r.first('zmqPropagation', 'TRACES_ZMQ_PROPAGATION');
+  if (!found) return true;
+  const bool = parseBool(found.value);
+  if (typeof bool === 'boolean') return bool;
+  const rule = { include: [] as string[], exclude: [] as string[] };
+  const bad: string[] = [];
+  for (const item of found.value.split(',').map((part) => part.trim())) {
+    if (!item) continue;
+    const negated = item.startsWith('!');
+    const pattern = negated ? item.slice(1).trim() : item;
+    if (!ENDPOINT_PATTERN.test(pattern)) bad.push(item);
+    else (negated ? rule.exclude : rule.include).push(pattern);
+  }
+  const usable = rule.include.length + rule.exclude.length > 0;
+  if (bad.length)
+    r.warn(
+      `TRACES_ZMQ_PROPAGATION: ${bad.map((b) => `"${b}"`).join(', ')} ${bad.length > 1 ? 'are' : 'is'} neither on/off ` +
+        `nor an endpoint pattern like tcp://*:5557 or !ipc://*; ${usable ? 'ignored' : 'propagation stays on'}`,
+    );
+  return usable ? rule : true;
 }
 
 function readSampler(r: Reader): AgentConfig['sampler'] {

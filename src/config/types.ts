@@ -41,18 +41,29 @@ export interface AgentConfig {
   exporters: TraceExporterName[];
   otlp: OtlpConfig;
   filePath: string;
+  /**
+   * Span processors from the app's own module (Ray Serve's ANYSCALE_TRACING_EXPORTER_IMPORT_PATH,
+   * `<module>[:<function>]`): the module, resolved from the working directory, and the function returning them.
+   */
+  processorsFrom?: { module: string; exportName: string; variable: string };
   batch: BatchConfig;
   sampler: { name: SamplerName; ratio: number };
   propagators: PropagatorName[];
   logLevel: LogLevel;
   /** Short instrumentation names (`http`, `undici`, `express`…); `enabled` null means "the defaults". */
   instrumentations: { enabled: string[] | null; disabled: string[] };
-  zmqPropagation: boolean;
+  zmqPropagation: ZmqPropagation;
   shutdownTimeoutMs: number;
   logs: LogsConfig;
   /** Which variable set each value that came from the environment (for `trace-agent doctor`). */
   sources: Record<string, string>;
 }
+
+/**
+ * Which ZeroMQ sockets get the trace-context frame: all (true), none (false), or by endpoint: a socket whose endpoint
+ * matches an `exclude` pattern gets none; with `include` patterns, only a socket matching one gets it.
+ */
+export type ZmqPropagation = boolean | { include: string[]; exclude: string[] };
 
 export interface LogsConfig {
   /** Where log records go; empty (the default unless traces go over OTLP) means no logs pipeline at all. */

@@ -4,6 +4,7 @@
 // default set names.
 import type { ContextManager, TracerProvider } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
+import type { ZmqPropagation } from '../config/index.js';
 import { type Diag, describeError } from '../diag.js';
 import { leanTracerProvider } from '../spans/lean-tracer.js';
 import { fastStartSpan, type SpanStartOptions, sdkStartSpan } from '../spans/span-start.js';
@@ -22,7 +23,7 @@ export interface InstrumentationOptions {
   /** Short names; null means the defaults. */
   enabled: string[] | null;
   disabled: string[];
-  zmqPropagation: boolean;
+  zmqPropagation: ZmqPropagation;
 }
 
 interface BuiltIn {

@@ -28,10 +28,38 @@ export function getPropagate(rid: string): TracePropagateContext | undefined {
   if (root.traceparent === undefined && rootSc !== undefined && api.isSpanContextValid(rootSc)) {
     root.traceparent = `00-${rootSc.traceId}-${rootSc.spanId}-${(rootSc.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
   }
-  const out: TracePropagateContext = { root };
   const prev = prevSlice(req);
-  if (prev !== undefined && api.isSpanContextValid(prev)) out.prev = { traceId: prev.traceId, spanId: prev.spanId };
-  return out;
+  return new PropagateContext(root, prev !== undefined && api.isSpanContextValid(prev) ? prev : undefined);
+}
+
+const rawJSON = (JSON as unknown as { rawJSON?: (text: string) => unknown }).rawJSON;
+
+/** SGLang's dict and ours in one object; its toJSON keeps the integer ids exact (a prototype method: never cloned). */
+class PropagateContext implements TracePropagateContext {
+  readonly root_span: Record<string, string>;
+  readonly prev_span: TracePropagateContext['prev_span'];
+  readonly root: Record<string, string>;
+  readonly prev?: { traceId: string; spanId: string };
+
+  constructor(carrier: Record<string, string>, prev: SpanContext | undefined) {
+    this.root_span = carrier;
+    this.root = { ...carrier };
+    this.prev_span = prev ? { trace_id: BigInt(`0x${prev.traceId}`), span_id: BigInt(`0x${prev.spanId}`) } : 'None';
+    if (prev) this.prev = { traceId: prev.traceId, spanId: prev.spanId };
+  }
+
+  toJSON(): Record<string, unknown> {
+    const ps = this.prev_span;
+    // JSON.rawJSON (Node >= 21) writes the digits as they are; JSON numbers would round above 2^53.
+    const exact = (n: bigint) => (rawJSON ? rawJSON(n.toString()) : n.toString());
+    const prevSpan = ps === 'None' ? ps : { trace_id: exact(ps.trace_id), span_id: exact(ps.span_id) };
+    return {
+      root_span: this.root_span,
+      prev_span: prevSpan,
+      root: this.root,
+      ...(this.prev ? { prev: this.prev } : {}),
+    };
+  }
 }
 
 /** As SGLang: the outermost open slice of this thread, else its last ended top-level slice. */
@@ -83,6 +111,7 @@ function parse(input: unknown): Parsed | undefined {
   if (typeof input !== 'object' || input === null) return bad(`unsupported ${typeof input}`);
   const obj = input as Record<string, unknown>;
   if (typeof obj.getValue === 'function') return fromContext(foreignContext(input as Context));
+  // Ours first: hex ids, never rounded (the SGLang form's integers may have passed through a lossy JSON parser).
   if (obj.root !== undefined) return fromCarrier(obj.root, obj.prev, 'traceId', 'spanId');
   if (obj.root_span !== undefined) return fromCarrier(obj.root_span, obj.prev_span, 'trace_id', 'span_id');
   if (obj.traceparent !== undefined) return fromCarrier(obj, undefined, '', '');

@@ -1,4 +1,4 @@
-// Request level: the optional Bootstrap Room span, the request root span, and the first thread span.
+// Request level: the Bootstrap Room span, the request root span, and the first thread span.
 import type { Context, Span } from '@opentelemetry/api';
 import { toAttributes } from './attrs.js';
 import type { ReqCtx } from './model.js';
@@ -29,17 +29,16 @@ export function reqStart(
   // Inside an HTTP handler or a message context the request joins that trace; another request's slice that
   // happens to be active here is peeled off, so requests started in one loop never nest.
   let parent: Context = foreignContext(api.context.active());
-  let room: Span | undefined;
+  // Always a room span, as the seeds do (FastDeploy: "creates both a Bootstrap Room span and a root span"; SGLang
+  // uses room 0 when none is given).
   const roomHex =
-    opts?.bootstrapRoom === undefined || opts.bootstrapRoom === null ? undefined : toRoomHex(opts.bootstrapRoom);
-  if (roomHex !== undefined) {
-    room = tracer.startSpan(
-      `Bootstrap Room ${roomHex}`,
-      { startTime: ts, attributes: { bootstrap_room: roomHex } },
-      parent,
-    );
-    parent = api.trace.setSpan(parent, room);
-  }
+    opts?.bootstrapRoom === undefined || opts.bootstrapRoom === null ? '0x0' : toRoomHex(opts.bootstrapRoom);
+  const room: Span = tracer.startSpan(
+    `Bootstrap Room ${roomHex}`,
+    { startTime: ts, attributes: { bootstrap_room: roomHex } },
+    parent,
+  );
+  parent = api.trace.setSpan(parent, room);
   const role = roleOf(opts?.role);
   const name = `${role === '' ? '' : `${role} `}Req ${rid.slice(0, RID_PREFIX)}`;
   const root = tracer.startSpan(name, { startTime: ts, attributes: { rid } }, parent);
@@ -79,8 +78,8 @@ function roleOf(role: unknown): string {
   return '';
 }
 
-/** `0x…` for a room given as a non-negative integer (number, bigint, decimal or 0x-hex string). */
-function toRoomHex(room: unknown): string | undefined {
+/** `0x…` for a room given as a non-negative integer (number, bigint, decimal or 0x-hex string); else room 0. */
+function toRoomHex(room: unknown): string {
   let value: bigint | undefined;
   try {
     if (typeof room === 'bigint') value = room;
@@ -92,9 +91,9 @@ function toRoomHex(room: unknown): string | undefined {
   if (value === undefined || value < 0n) {
     warnOnce(
       'bad_argument',
-      `traceReqStart: bootstrapRoom must be a non-negative integer; got ${String(room)}: no Bootstrap Room span`,
+      `traceReqStart: bootstrapRoom must be a non-negative integer; got ${String(room)}: room 0 is used`,
     );
-    return undefined;
+    return '0x0';
   }
   return `0x${value.toString(16)}`;
 }

@@ -25,7 +25,7 @@ export interface ProcessTracingInitOptions {
 }
 
 export interface ReqStartOptions {
-  /** Creates a `Bootstrap Room <hex>` span above the request root (number, bigint, or a decimal / 0x-hex string). */
+  /** The `Bootstrap Room <hex>` span above the request root (number, bigint, or a decimal / 0x-hex string); default 0. */
   bootstrapRoom?: number | bigint | string;
   ts?: EpochNs;
   /** Shown in the root span name: `"<role> Req <rid prefix>"`. */
@@ -81,11 +81,18 @@ export interface BatchOptions {
 export type BatchReq = Rid | { rid: Rid; finished?: boolean | (() => boolean) };
 
 /**
- * What traceGetProcPropagateContext returns: plain JSON. `root` is a W3C trace-context carrier of the request
- * root span (`traceparent`, maybe `tracestate` / `baggage`); `prev` names the slice the receiver's first
- * top-level slice links to. SGLang's `{ root_span, prev_span: { trace_id, span_id } | "None" }` is accepted too.
+ * What `traceGetProcPropagateContext` returns, for `traceSetProcPropagateContext` in another process or thread:
+ * SGLang's and FastDeploy's dict, so that an unmodified Python worker's `trace_set_proc_propagate_context` continues
+ * the trace, plus the same in this agent's form.
+ * - `root_span`: the W3C carrier of the request's root span (`traceparent`, maybe `tracestate` / `baggage`);
+ * - `prev_span`: the slice the receiver's first top-level slice links to, as Python's OpenTelemetry integers
+ *   (bigints here: a 128-bit trace id and a 64-bit span id), or the string "None";
+ * - `root`, `prev`: the same as the carrier and hex strings.
+ * `JSON.stringify` writes the integer ids as exact JSON integers (a Python `json.loads` reads them as ints).
  */
 export interface TracePropagateContext {
+  root_span: Record<string, string>;
+  prev_span: { trace_id: bigint; span_id: bigint } | 'None';
   root: Record<string, string>;
   prev?: { traceId: string; spanId: string };
 }

@@ -16,6 +16,7 @@ import { type StartSpan, sdkStartSpan } from '../../spans/span-start.js';
 import { type AnyFn, type MethodPatch, replaceMethod, restoreMethods } from '../patch.js';
 import { bodySize } from './frames.js';
 import { attachContext, messageRegistry } from './message-context.js';
+import { type EndpointTest, endpointTest, type PropagationRule } from './propagation-rule.js';
 import { contextFromFrame, frameFor, takeTraceFrame } from './propagator.js';
 import {
   ATTR_ERROR_TYPE,
@@ -110,8 +111,18 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
     );
   }
 
-  private propagationOn(): boolean {
-    return this.getConfig().propagation !== false;
+  private endpointRule: { rule: PropagationRule; test: EndpointTest } | undefined;
+
+  /** Whether this socket's sends carry the trace-context frame (TRACES_ZMQ_PROPAGATION). */
+  private propagates(socket: ZmqSocketLike, info: SocketInfo): boolean {
+    const rule = this.getConfig().propagation;
+    if (rule === undefined || typeof rule === 'boolean') return rule !== false;
+    if (info.propagates !== undefined) return info.propagates;
+    if (this.endpointRule?.rule !== rule) this.endpointRule = { rule, test: endpointTest(rule) };
+    const endpoint = endpointOf(socket, info);
+    const decision = this.endpointRule.test(endpoint);
+    if (endpoint !== undefined) info.propagates = decision; // judged once, by its first known endpoint
+    return decision;
   }
 
   /** An error inside this instrumentation (never the app's): one warning per place, each error at debug level. */
@@ -312,7 +323,7 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
       if (request) parent = replyParent(parent, request);
     }
     const span = this.startMessagingSpan(socket, info, SpanKind.PRODUCER, parent, frames, undefined);
-    if (!this.propagationOn()) return { span, message };
+    if (!this.propagates(socket, info)) return { span, message };
     const frame = frameFor(span.spanContext(), parent);
     if (!frame) return { span, message };
     // A new array: the caller's array may be reused by the application and must not grow.

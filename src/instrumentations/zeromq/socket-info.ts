@@ -30,6 +30,8 @@ export interface SocketInfo {
   compat?: boolean;
   /** Reply: context of the request the next send() answers. */
   replyParent?: Context;
+  /** Whether its sends carry the trace-context frame, once decided by its endpoint (TRACES_ZMQ_PROPAGATION). */
+  propagates?: boolean;
   /** Router: routing id (latin1 string of its bytes) -> context of the last message received from that peer. */
   routes?: Map<string, Context>;
 }

@@ -1,11 +1,13 @@
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
+import type { PropagationRule } from './propagation-rule.js';
 
 export interface ZeroMqInstrumentationConfig extends InstrumentationConfig {
   /**
    * Append the trace-context frame to outgoing messages (default true). When false, outgoing messages are sent
    * byte-for-byte as the application built them; spans are still recorded and incoming frames still understood.
+   * A rule decides per socket by its endpoint (propagation-rule.ts).
    */
-  propagation?: boolean;
+  propagation?: boolean | PropagationRule;
 }
 
 /** The fields carried by one trace-context frame (see propagator.ts for the byte layout). */
