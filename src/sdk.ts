@@ -11,7 +11,6 @@ import {
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, setGlobalErrorHandler, W3CBaggagePropagator } from '@opentelemetry/core';
-import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -71,7 +70,12 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
     { contextManager, sampler, ids, tracerProvider: provider },
   );
   registerEsmHook(esmModules, diag);
-  registerInstrumentations({ instrumentations, tracerProvider: provider });
+  // registerInstrumentations' work, without loading @opentelemetry/instrumentation (and import-in-the-middle) at
+  // start-up for it: the agent's own instrumentations need a provider and enable().
+  for (const instrumentation of instrumentations) {
+    instrumentation.setTracerProvider(provider);
+    if (!instrumentation.getConfig().enabled) instrumentation.enable();
+  }
   startLogs(config.logs, diag, resource);
 
   const state = agentState();

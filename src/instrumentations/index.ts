@@ -17,7 +17,6 @@ import type { HttpInstrumentationOptions } from './http/index.js';
 import { createHttpInstrumentation } from './http/index.js';
 import { filterRequireHook } from './require-hook.js';
 import { createUndiciInstrumentation } from './undici.js';
-import { ZeroMqInstrumentation } from './zeromq/index.js';
 
 export interface InstrumentationOptions {
   /** Short names; null means the defaults. */
@@ -39,7 +38,12 @@ const BUILT_IN: Record<string, BuiltIn> = {
   fastify: { create: createFastifyInstrumentation, modules: [] },
   // Its require-in-the-middle hook slows every later require of the app (~25 ms over Express's): only with zeromq.
   zeromq: {
-    create: (options, http) => new ZeroMqInstrumentation({ propagation: options.zmqPropagation }, http.startSpan),
+    create: (options, http) => {
+      // Required here, on first use: it brings @opentelemetry/instrumentation and import-in-the-middle (~8 ms).
+      const { ZeroMqInstrumentation } =
+        require('./zeromq/instrumentation.js') as typeof import('./zeromq/instrumentation.js');
+      return new ZeroMqInstrumentation({ propagation: options.zmqPropagation }, http.startSpan);
+    },
     modules: ['zeromq'],
   },
 };
