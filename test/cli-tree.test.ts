@@ -138,10 +138,14 @@ describe.each([
     expect(failed.lines.map((l) => l.rest.split(' · ')[1])).toEqual(['ERROR', 'ERROR']);
     for (const t of traces.filter((x) => x !== failed)) {
       const names = t.lines.map((l) => `${l.depth} ${l.name}`);
+      // The thread spans sit right under the request root (server → [Bootstrap Room, in recordings since it is always
+      // made] → Req → thread span).
+      const req = t.lines.find((l) => /^prefill Req req-[AB]$/.test(l.name))!;
+      const threadDepth = String(req.depth + 1);
       expect(names.filter((n) => /^\d+ (tokenizer|scheduler) \[TP 0\]/.test(n)).map((n) => n.split(' ')[0])).toEqual([
-        '3',
-        '3',
-        '3',
+        threadDepth,
+        threadDepth,
+        threadDepth,
       ]);
       const byName = (n: string) => t.lines.find((l) => l.name === n)!;
       expect(byName('tokenize').rest).toContain('1 event(s): tokens_counted');
