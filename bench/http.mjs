@@ -37,6 +37,9 @@ export function httpContenders(sink, { consoleLog = false } = {}) {
           OTEL_LOGS_EXPORTER: 'none',
           OTEL_NODE_RESOURCE_DETECTORS: 'env,host,process',
           ...exportEnv,
+          // The official register does not read EXPORTER_OTLP_ENDPOINT (FastDeploy's): before the sink counted spans,
+          // its exports went to localhost:4317, where nothing listens, unnoticed.
+          OTEL_EXPORTER_OTLP_ENDPOINT: sink.grpcUrl,
         },
       },
       {
@@ -56,20 +59,27 @@ export function httpContenders(sink, { consoleLog = false } = {}) {
 
 /** The apps measured: node's http hello world, and Express with one routed handler (contrib instrumentations). */
 export const HTTP_APPS = {
-  http: { script: 'bench/http-app.cjs', path: '/' },
-  express: { script: 'bench/express-app.cjs', path: '/hello/world' },
+  http: { script: 'bench/http-app.cjs', path: '/', spansPerRequest: 1 },
+  express: { script: 'bench/express-app.cjs', path: '/hello/world', spansPerRequest: 4 },
 };
 
-async function startServer(contender, app) {
+async function startServer(contender, app, index) {
   const port = await freePort();
-  const proc = startProcess(contender.args, app.script, { ...contender.env, PORT: String(port) });
+  // Each contender's exports carry its index, so the sink counts the spans each delivered.
+  const env = { ...contender.env, PORT: String(port), OTEL_EXPORTER_OTLP_HEADERS: `x-bench=${index}` };
+  const proc = startProcess(contender.args, app.script, env);
   await waitForPort(port);
   return { proc, url: `http://127.0.0.1:${port}${app.path}` };
 }
 
 async function load(url, duration) {
   const r = await autocannon({ url, connections, duration });
-  return { rps: r.requests.total / duration, p99: r.latency.p99, errors: r.errors + r.non2xx };
+  return {
+    rps: r.requests.total / duration,
+    p99: r.latency.p99,
+    errors: r.errors + r.non2xx,
+    requests: r.requests.total,
+  };
 }
 
 export async function measureHttp(options = {}) {
@@ -79,10 +89,11 @@ export async function measureHttp(options = {}) {
     (c) => options.app !== 'express' || !c.name.includes('ratio'),
   );
   const servers = [];
+  let rows;
+  const samples = contenders.map(() => ({ rps: [], p99: [], errors: 0, requests: 0 }));
   try {
-    for (const c of contenders) servers.push(await startServer(c, app));
-    for (const s of servers) await load(s.url, 2); // warm-up: JIT, connections, exporter loaded
-    const samples = contenders.map(() => ({ rps: [], p99: [], errors: 0 }));
+    for (const [j, c] of contenders.entries()) servers.push(await startServer(c, app, j));
+    for (const [j, s] of servers.entries()) samples[j].requests += (await load(s.url, 2)).requests; // warm-up
     for (let i = 0; i < rounds(); i++) {
       const order = [...contenders.keys()];
       if (i % 2) order.reverse();
@@ -91,30 +102,44 @@ export async function measureHttp(options = {}) {
         samples[j].rps.push(r.rps);
         samples[j].p99.push(r.p99);
         samples[j].errors += r.errors;
+        samples[j].requests += r.requests;
       }
     }
     const bare = samples[0].rps;
-    const rows = contenders.map((c, j) => ({
+    rows = contenders.map((c, j) => ({
       name: c.name,
       rps: median(samples[j].rps),
       ratio: median(samples[j].rps.map((rps, i) => rps / bare[i])),
       p99: median(samples[j].p99),
       errors: samples[j].errors,
     }));
-    return { rows, exported: await sink.close() };
   } finally {
-    await Promise.all(servers.map((s) => s.proc.stop()));
+    await Promise.all(servers.map((s) => s.proc.stop())); // each flushes what it still holds on SIGTERM
   }
+  const exported = await sink.close();
+  for (const [j, row] of rows.entries())
+    row.delivered = { spans: exported.spans[j] ?? 0, made: samples[j].requests * app.spansPerRequest };
+  return { rows, exported };
 }
 
 export function printHttp(title, { rows, exported }) {
   console.log(
     `\n${title} (${rounds()} rounds x ${seconds()}s, ${connections} connections, medians; % of bare = median of the rounds' ratios; sink got ${exported.requests} exports, ${(exported.bytes / 1e6).toFixed(1)} MB)`,
   );
-  console.log('| contender | req/s | % of bare | p99 ms | errors |');
-  console.log('|---|---|---|---|---|');
-  for (const r of rows)
-    console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${(100 * r.ratio).toFixed(1)}% | ${r.p99} | ${r.errors} |`);
+  // Spans delivered: counted by the sink, against the spans every request served makes (all rounds and the warm-up;
+  // a sampler keeping 1 in 10 delivers ~10%). Spans dropped by a full queue never arrive.
+  console.log('| contender | req/s | % of bare | p99 ms | spans delivered / made | errors |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const { spans, made } = r.delivered;
+    const delivered =
+      r === rows[0]
+        ? '—'
+        : `${spans.toLocaleString('en-US')} / ${made.toLocaleString('en-US')} (${((100 * spans) / made).toFixed(0)}%)`;
+    console.log(
+      `| ${r.name} | ${r.rps.toFixed(0)} | ${(100 * r.ratio).toFixed(1)}% | ${r.p99} | ${delivered} | ${r.errors} |`,
+    );
+  }
 }
 
 if (process.argv[1]?.endsWith('http.mjs')) {
