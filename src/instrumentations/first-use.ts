@@ -7,6 +7,7 @@
 // - import: a resolve hook (module.registerHooks) starts it before the module is loaded, so the instrumentation's
 //   import-in-the-middle hook is in place when the module evaluates (src/esm-hook.ts wraps those modules).
 import * as nodeModule from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { type Diag, describeError } from '../diag.js';
 import { packageOf } from '../esm-hook.js';
 
@@ -21,6 +22,7 @@ export function startOnFirstUse(
   start: (name: string) => void,
   diag: Diag,
   substitute: (id: string, parent: NodeJS.Module) => unknown = () => undefined,
+  ownDir?: string,
 ): void {
   const pending = new Map<string, string[]>(); // package → names waiting for it
   for (const [name, mods] of modules)
@@ -49,11 +51,15 @@ export function startOnFirstUse(
 
   const proto = (nodeModule as unknown as { Module: { prototype: { require: RequireFn } } }).Module.prototype;
   const previous = proto.require;
+  // The agent's own requires (its exporter loading grpc-js, which requires net and dns) start nothing: what starts an
+  // instrumentation is the app's use of a module, at a moment that does not depend on when the exporter loaded.
+  const own = (file: string | undefined | null) => ownDir !== undefined && !!file && file.startsWith(ownDir);
+  const ownUrl = ownDir === undefined ? undefined : pathToFileURL(ownDir).href;
   proto.require = function require(this: NodeJS.Module, id: string) {
     // Per require: a lookup in a table of three names, then a Map lookup while anything is pending.
     const instead = substitute(id, this);
     if (instead !== undefined) return instead;
-    if (!startFor(id)) return previous.call(this, id);
+    if (own(this?.filename) || !startFor(id)) return previous.call(this, id);
     // Through whatever wraps us now (the instrumentation's hook), which calls us again for the actual load.
     return proto.require.call(this, id);
   };
@@ -61,7 +67,7 @@ export function startOnFirstUse(
   try {
     nodeModule.registerHooks?.({
       resolve(specifier, context, nextResolve) {
-        startFor(specifier);
+        if (!(ownUrl && context.parentURL?.startsWith(ownUrl))) startFor(specifier);
         return nextResolve(specifier, context);
       },
     });

@@ -2,6 +2,7 @@
 // Ours (http, undici, fastify, zeromq) are created at start-up and cost little; every other one is loaded only when the app
 // first requires or imports its module (first-use.ts), so an app pays for the libraries it uses, not for the ~40 the
 // default set names.
+import { resolve, sep } from 'node:path';
 import type { ContextManager, TracerProvider } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { ZmqPropagation } from '../config/index.js';
@@ -113,6 +114,7 @@ export function createInstrumentations(
       },
       diag,
       sharedCopy,
+      `${resolve(__dirname, '..')}${sep}`, // the agent's files: dist/ in the bundle (this file is dist/src/sdk.js)
     );
   return { instrumentations, esmModules: [...esmModules] };
 }
