@@ -2,7 +2,7 @@
 // under the default set: each query is a child of the request that made it, with the semantic-convention attributes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentEnv, byService, harness } from './helpers/harness.js';
-import type { OtlpReceiver, ReceivedSpan } from './helpers/otlp-receiver.js';
+import type { OtlpReceiver } from './helpers/otlp-receiver.js';
 import { runApp } from './helpers/run-app.js';
 import {
   allAvailable,
@@ -12,6 +12,7 @@ import {
   startPostgres,
   startRedis,
 } from './helpers/servers.js';
+import { ancestorsOf, OFFICIAL_REGISTER_ARGS, officialRegisterEnv, traceShape } from './helpers/trace-shape.js';
 
 const h = harness();
 const SERVER = 2;
@@ -57,7 +58,7 @@ describe.skipIf(!allAvailable && !serversRequired)('real PostgreSQL, Redis and M
     for (const client of clients) {
       const scope = client.scope.name.replace('@opentelemetry/instrumentation-', '') as keyof typeof port;
       expect(client.attributes).toMatchObject({ 'server.address': '127.0.0.1', 'server.port': port[scope] });
-      expect(ancestry(trace, client)).toContain(server); // under the request, through the route handler
+      expect(ancestorsOf(trace, client)).toContain(server); // under the request, through the route handler
     }
   });
 
@@ -82,23 +83,16 @@ describe.skipIf(!allAvailable && !serversRequired)('real PostgreSQL, Redis and M
     );
     expect(knexSpan!.attributes['db.system.name']).toBe('postgresql');
     const all = receiver.spans.filter((s) => s.traceId === server!.traceId);
-    expect(ancestry(all, pgQuery!)).toContain(knexSpan);
-    expect(ancestry(all, knexSpan!)).toContain(server);
+    expect(ancestorsOf(all, pgQuery!)).toContain(knexSpan);
+    expect(ancestorsOf(all, knexSpan!)).toContain(server);
   });
 
   it("the official register's spans for the same request: same names, kinds, scopes, parentage and attribute keys", async () => {
     const ours = await requestTrace('db-parity-ours', agentEnv(receiver, 'db-parity-ours', ports), undefined);
     const official = await requestTrace(
       'db-parity-official',
-      {
-        OTEL_SERVICE_NAME: 'db-parity-official',
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl,
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
-        OTEL_METRICS_EXPORTER: 'none',
-        OTEL_LOGS_EXPORTER: 'none',
-        ...ports,
-      },
-      ['--require', '@opentelemetry/auto-instrumentations-node/register'],
+      officialRegisterEnv(receiver, 'db-parity-official', ports),
+      OFFICIAL_REGISTER_ARGS,
     );
     expect(ours).toEqual(official);
     expect(ours.length).toBeGreaterThanOrEqual(9);
@@ -112,19 +106,5 @@ async function requestTrace(service: string, env: Record<string, string>, nodeAr
   const [server] = await receiver.waitForSpans((s) => byService(service)(s) && s.kind === SERVER);
   await receiver.waitForSpans({ where: (s) => s.traceId === server!.traceId, count: 9 });
   await new Promise((r) => setTimeout(r, 500)); // anything exported later than the first nine
-  const trace = receiver.spans.filter((s) => s.traceId === server!.traceId);
-  const label = (s: ReceivedSpan | undefined) =>
-    s ? `${s.scope.name.replace('@opentelemetry/instrumentation-', '')} ${s.kindName} ${s.name}` : '(root)';
-  return trace
-    .map((s) => ({
-      span: label(s),
-      parent: label(trace.find((p) => p.spanId === s.parentSpanId)),
-      attributes: Object.keys(s.attributes).sort(),
-    }))
-    .sort((a, b) => `${a.span}<${a.parent}`.localeCompare(`${b.span}<${b.parent}`));
-}
-
-function ancestry(trace: ReceivedSpan[], span: ReceivedSpan): ReceivedSpan[] {
-  const parent = trace.find((s) => s.spanId === span.parentSpanId);
-  return parent ? [parent, ...ancestry(trace, parent)] : [];
+  return traceShape(receiver.spans.filter((s) => s.traceId === server!.traceId));
 }

@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentEnv, byService, harness } from './helpers/harness.js';
-import type { OtlpReceiver, ReceivedSpan } from './helpers/otlp-receiver.js';
+import type { OtlpReceiver } from './helpers/otlp-receiver.js';
 import { FIXTURES, runApp } from './helpers/run-app.js';
+import { OFFICIAL_REGISTER_ARGS, officialRegisterEnv, traceShape } from './helpers/trace-shape.js';
 
 const h = harness();
 let receiver: OtlpReceiver;
@@ -58,14 +59,8 @@ describe('Koa under the official register', () => {
     const ours = await labelled('koa-parity-ours', agentEnv(receiver, 'koa-parity-ours'));
     const official = await labelled(
       'koa-parity-official',
-      {
-        OTEL_SERVICE_NAME: 'koa-parity-official',
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl,
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
-        OTEL_METRICS_EXPORTER: 'none',
-        OTEL_LOGS_EXPORTER: 'none',
-      },
-      ['--require', '@opentelemetry/auto-instrumentations-node/register'],
+      officialRegisterEnv(receiver, 'koa-parity-official'),
+      OFFICIAL_REGISTER_ARGS,
     );
     expect(ours).toEqual(official);
     expect(ours.length).toBe(3); // fetch → server → router
@@ -76,16 +71,7 @@ async function labelled(service: string, env: Record<string, string>, nodeArgs?:
   const run = await runApp('frameworks.cjs', { args: ['koa'], env, ...(nodeArgs ? { nodeArgs } : {}) });
   expect(run.code, run.stderr.join('\n')).toBe(0);
   const [server] = await receiver.waitForSpans((s) => byService(service)(s) && s.kind === SERVER);
-  const trace = await receiver.waitForSpans({ where: (s) => s.traceId === server!.traceId, count: 3 });
-  const label = (s: ReceivedSpan | undefined) =>
-    s ? `${s.scope.name.replace('@opentelemetry/instrumentation-', '')} ${s.kindName} ${s.name}` : '(root)';
-  return trace
-    .map((s) => ({
-      span: label(s),
-      parent: label(trace.find((p) => p.spanId === s.parentSpanId)),
-      attributes: Object.keys(s.attributes).sort(),
-    }))
-    .sort((a, b) => a.span.localeCompare(b.span));
+  return traceShape(await receiver.waitForSpans({ where: (s) => s.traceId === server!.traceId, count: 3 }));
 }
 
 describe('bundled with esbuild (require and import hooks see nothing inside a bundle)', () => {

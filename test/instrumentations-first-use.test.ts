@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentEnv, byService, harness } from './helpers/harness.js';
-import type { OtlpReceiver, ReceivedSpan } from './helpers/otlp-receiver.js';
+import type { OtlpReceiver } from './helpers/otlp-receiver.js';
 import { runApp } from './helpers/run-app.js';
+import { ancestorsOf } from './helpers/trace-shape.js';
 
 const h = harness();
 let receiver: OtlpReceiver;
@@ -50,7 +51,9 @@ describe.each(['cjs', 'mjs'])('first use (%s)', (ext) => {
     expect(handler?.scope.name).toBe('@opentelemetry/instrumentation-router');
     expect(handler?.attributes['http.route']).toBe('/users/:id');
     expect(
-      ancestry(trace, handler!).map((s) => `${s.scope.name.replace('@opentelemetry/instrumentation-', '')}:${s.name}`),
+      [handler!, ...ancestorsOf(trace, handler!)].map(
+        (s) => `${s.scope.name.replace('@opentelemetry/instrumentation-', '')}:${s.name}`,
+      ),
     ).toEqual([
       'router:request handler - /users/:id',
       'express:request handler',
@@ -60,11 +63,6 @@ describe.each(['cjs', 'mjs'])('first use (%s)', (ext) => {
     ]);
   });
 });
-
-function ancestry(trace: ReceivedSpan[], span: ReceivedSpan): ReceivedSpan[] {
-  const parent = trace.find((s) => s.spanId === span.parentSpanId);
-  return parent ? [span, ...ancestry(trace, parent)] : [span];
-}
 
 describe('names and failures', () => {
   it('OTEL_NODE_ENABLED_INSTRUMENTATIONS takes the package form; unknown and metrics-only names: one warning each', async () => {
