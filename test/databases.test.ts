@@ -87,7 +87,7 @@ describe.skipIf(!allAvailable && !serversRequired)('real PostgreSQL, Redis and M
     expect(ancestorsOf(all, knexSpan!)).toContain(server);
   });
 
-  it("the official register's spans for the same request: same names, kinds, scopes, parentage and attribute keys", async () => {
+  it("the official register's spans for the same request: same names, kinds, scopes, parentage and attributes (values too; ports aside)", async () => {
     const ours = await requestTrace('db-parity-ours', agentEnv(receiver, 'db-parity-ours', ports), undefined);
     const official = await requestTrace(
       'db-parity-official',
@@ -99,7 +99,7 @@ describe.skipIf(!allAvailable && !serversRequired)('real PostgreSQL, Redis and M
   });
 });
 
-/** The request's trace, each span as scope, kind, name, attribute keys and its parent's scope and name; sorted. */
+/** The request's trace, each span as scope, kind, name, attributes and its parent's scope and name; sorted. */
 async function requestTrace(service: string, env: Record<string, string>, nodeArgs: string[] | undefined) {
   const run = await runApp('db-app.cjs', { env, ...(nodeArgs ? { nodeArgs } : {}) });
   expect(run.code, run.stderr.join('\n')).toBe(0);

@@ -1,6 +1,6 @@
 // Web frameworks under the default set, each as CommonJS and as an ES module, and bundled with esbuild: the server
-// span carries the route where the framework's instrumentation (Koa, Express) or its own diagnostics channel
-// (Fastify) supplies it; Koa's spans are the official register's.
+// span carries the route where the framework's instrumentation (Koa, Express, NestJS) or its own diagnostics channel
+// (Fastify) supplies it; Koa's and NestJS's spans are the official register's.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentEnv, byService, harness } from './helpers/harness.js';
 import type { OtlpReceiver } from './helpers/otlp-receiver.js';
 import { FIXTURES, runApp } from './helpers/run-app.js';
-import { OFFICIAL_REGISTER_ARGS, officialRegisterEnv, traceShape } from './helpers/trace-shape.js';
+import { ancestorsOf, OFFICIAL_REGISTER_ARGS, officialRegisterEnv, traceShape } from './helpers/trace-shape.js';
 
 const h = harness();
 let receiver: OtlpReceiver;
@@ -55,11 +55,14 @@ describe.each(['cjs', 'mjs'])('frameworks (%s)', (ext) => {
 });
 
 describe('Koa under the official register', () => {
-  it('the same span names, kinds, scopes, parentage and attribute keys', async () => {
-    const ours = await labelled('koa-parity-ours', agentEnv(receiver, 'koa-parity-ours'));
+  it('the same span names, kinds, scopes, parentage and attributes (values too; ports aside)', async () => {
+    const app = ['frameworks.cjs', 'koa'];
+    const ours = await labelled(app, 'koa-parity-ours', agentEnv(receiver, 'koa-parity-ours'), 3);
     const official = await labelled(
+      app,
       'koa-parity-official',
       officialRegisterEnv(receiver, 'koa-parity-official'),
+      3,
       OFFICIAL_REGISTER_ARGS,
     );
     expect(ours).toEqual(official);
@@ -67,12 +70,50 @@ describe('Koa under the official register', () => {
   });
 });
 
-async function labelled(service: string, env: Record<string, string>, nodeArgs?: string[]) {
-  const run = await runApp('frameworks.cjs', { args: ['koa'], env, ...(nodeArgs ? { nodeArgs } : {}) });
+/** The shape of the trace of the app's one request (see trace-shape.ts), once `count` spans of it arrived. */
+async function labelled(
+  app: string[],
+  service: string,
+  env: Record<string, string>,
+  count: number,
+  nodeArgs?: string[],
+) {
+  const [script = '', ...args] = app;
+  const run = await runApp(script, { args, env, ...(nodeArgs ? { nodeArgs } : {}) });
   expect(run.code, run.stderr.join('\n')).toBe(0);
   const [server] = await receiver.waitForSpans((s) => byService(service)(s) && s.kind === SERVER);
-  return traceShape(await receiver.waitForSpans({ where: (s) => s.traceId === server!.traceId, count: 3 }));
+  return traceShape(await receiver.waitForSpans({ where: (s) => s.traceId === server!.traceId, count }));
 }
+
+describe.each(['cjs', 'mjs'])('NestJS 11 on its Express platform (%s)', (ext) => {
+  it('the server span is named by the route, with the controller method span below it', async () => {
+    const service = `nest-${ext}`;
+    const server = await serverSpan(`nest-app.${ext}`, [], service);
+    expect(server.name).toBe('GET /users/:id');
+    const trace = await receiver.waitForSpans({ where: (s) => s.traceId === server.traceId, count: 13 });
+    const handler = trace.find((s) => s.name === 'UsersController.find');
+    expect(handler?.scope.name).toBe('@opentelemetry/instrumentation-nestjs-core');
+    expect(handler?.attributes['http.route']).toBe('/users/:id');
+    expect(ancestorsOf(trace, handler!)).toContain(server);
+    const [created] = await receiver.waitForSpans((s) => byService(service)(s) && s.name === 'Create Nest App');
+    expect(created?.parentSpanId).toBeFalsy();
+  });
+});
+
+describe('NestJS under the official register', () => {
+  it('the same span names, kinds, scopes, parentage and attributes (values too; ports aside)', async () => {
+    const app = ['nest-app.cjs'];
+    const ours = await labelled(app, 'nest-parity-ours', agentEnv(receiver, 'nest-parity-ours'), 13);
+    const official = await labelled(
+      app,
+      'nest-parity-official',
+      officialRegisterEnv(receiver, 'nest-parity-official'),
+      13,
+      OFFICIAL_REGISTER_ARGS,
+    );
+    expect(ours).toEqual(official);
+  });
+});
 
 describe('bundled with esbuild (require and import hooks see nothing inside a bundle)', () => {
   let dir: string;
