@@ -22,12 +22,16 @@ export function zmqContenders(sink) {
     args: ['--import', '@x/trace-agent'],
     env: { TRACES_ENABLE: 'true', EXPORTER_OTLP_ENDPOINT: sink.grpcUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
   };
+  // TRACES_EXPORT_THREAD (issue 22): spans handed to an exporter thread instead of a batch processor on the app's.
+  const threaded = { ...agent, env: { ...agent.env, TRACES_EXPORT_THREAD: 'true' } };
   const every = yieldEvery();
   return [
     { name: 'bare zeromq', ...bare, yieldEvery: 0 },
     { name: 'agent, every message traced + exported', ...agent, yieldEvery: 0 },
-    { name: `bare zeromq, yielding every ${every}`, ...bare, yieldEvery: every, baseline: 2 },
-    { name: `agent, yielding every ${every}`, ...agent, yieldEvery: every, baseline: 2 },
+    { name: 'agent, exporter thread', ...threaded, yieldEvery: 0 },
+    { name: `bare zeromq, yielding every ${every}`, ...bare, yieldEvery: every, baseline: 3 },
+    { name: `agent, yielding every ${every}`, ...agent, yieldEvery: every, baseline: 3 },
+    { name: `agent, exporter thread, yielding every ${every}`, ...threaded, yieldEvery: every, baseline: 3 },
   ];
 }
 

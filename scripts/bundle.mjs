@@ -1,7 +1,8 @@
-// Bundles what `tsc -p .` compiled one file per module into the three files the agent actually loads:
+// Bundles what `tsc -p .` compiled one file per module into the four files the agent actually loads:
 //   dist/register.js             the entry (tracing off stops here): agent start-up decision + public API facade
 //   dist/src/sdk.js              the pipeline, loaded only when tracing is on
 //   dist/src/exporters/otlp.js   the OTLP exporters, loaded after start-up (see src/exporters/lazy.ts)
+//   dist/src/exporters/thread/exporter-thread.js   the exporter thread's program (TRACES_EXPORT_THREAD)
 // Run by `npm run bundle` after tsc (which still emits
 // every module for the lazily required parts and the type declarations).
 //
@@ -116,6 +117,14 @@ const results = await Promise.all([
     entryPoints: [join(root, 'src/exporters/otlp.ts')],
     outfile: join(root, 'dist/src/exporters/otlp.js'),
   }),
+  // The exporter thread's program (TRACES_EXPORT_THREAD): one file for the thread to load; it requires the OTLP
+  // exporter bundle above when it first exports.
+  build({
+    ...common,
+    entryPoints: [join(root, 'src/exporters/thread/exporter-thread.ts')],
+    outfile: join(root, 'dist/src/exporters/thread/exporter-thread.js'),
+    plugins: [oneCopyOfOpenTelemetry],
+  }),
   build({
     ...common,
     entryPoints: [join(root, 'register.ts')],
@@ -125,7 +134,12 @@ const results = await Promise.all([
 ]);
 
 // An ES module that reads import.meta cannot be bundled as CommonJS: esbuild leaves an empty object in its place.
-for (const file of ['dist/src/sdk.js', 'dist/src/exporters/otlp.js', 'dist/register.js']) {
+for (const file of [
+  'dist/src/sdk.js',
+  'dist/src/exporters/otlp.js',
+  'dist/src/exporters/thread/exporter-thread.js',
+  'dist/register.js',
+]) {
   if (readFileSync(join(root, file), 'utf8').includes('import_meta = {}')) {
     console.error(`scripts/bundle.mjs: ${file} uses import.meta, which is empty in a CommonJS bundle`);
     process.exit(1);

@@ -14,7 +14,6 @@ import { CompositePropagator, setGlobalErrorHandler, W3CBaggagePropagator } from
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
-  BatchSpanProcessor,
   ParentBasedSampler,
   type Sampler,
   type SpanProcessor,
@@ -23,9 +22,7 @@ import {
 import type { AgentConfig, LogLevel } from './config/index.js';
 import { type Diag, describeError, otelLogger } from './diag.js';
 import { registerEsmHook } from './esm-hook.js';
-import { createSpanExporters } from './exporters/index.js';
-import { LazyExporter, OutageGate } from './exporters/lazy.js';
-import { spanQueueWatch } from './exporters/queue-watch.js';
+import { createSpanProcessors } from './exporters/index.js';
 import { userSpanProcessors } from './exporters/user-processors.js';
 import { createInstrumentations } from './instrumentations/index.js';
 import { startLogs } from './logs/index.js';
@@ -42,17 +39,7 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
   // SDK's own per-batch error reports would repeat them with a stack each time.
   setGlobalErrorHandler((err) => diag.debug(`OpenTelemetry SDK error: ${describeError(err)}`));
 
-  const processors: SpanProcessor[] = createSpanExporters(config, diag).map((exporter) => {
-    const batch = new BatchSpanProcessor({
-      exporter,
-      scheduledDelayMillis: config.batch.scheduledDelayMs,
-      maxQueueSize: config.batch.maxQueueSize,
-      maxExportBatchSize: config.batch.maxExportBatchSize,
-      exportTimeoutMillis: config.batch.exportTimeoutMs,
-      selfObsMeterProvider: spanQueueWatch(config.batch.maxQueueSize, diag), // counts queue-full drops
-    });
-    return exporter instanceof LazyExporter ? new OutageGate(exporter, batch) : batch;
-  });
+  const processors: SpanProcessor[] = createSpanProcessors(config, diag);
   if (config.processorsFrom) processors.push(...userSpanProcessors(config.processorsFrom, diag));
   const resource = buildResource(config, diag);
   const sampler = createSampler(config.sampler);

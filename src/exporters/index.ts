@@ -2,12 +2,48 @@
 // LazyExporter so its transport (grpc-js, protobuf: tens of ms) loads shortly after the app has started, not during
 // start-up.
 import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
-import { ConsoleSpanExporter, type SpanExporter } from '@opentelemetry/sdk-trace';
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace';
 import type { AgentConfig, LogsConfig, OtlpConfig } from '../config/index.js';
-import type { Diag } from '../diag.js';
+import { type Diag, secretsOf } from '../diag.js';
 import { FileSpanExporter } from './file.js';
-import { LazyExporter } from './lazy.js';
+import { LazyExporter, OutageGate } from './lazy.js';
 import type { Signal } from './otlp-wire.js';
+import { spanQueueWatch } from './queue-watch.js';
+import { ThreadSpanExport } from './thread/processor.js';
+
+/**
+ * One processor per exporter: a batch processor in front of it, or, for OTLP with TRACES_EXPORT_THREAD, the
+ * hand-off to the exporter thread (protobuf only: http/json stays on the app's thread).
+ */
+export function createSpanProcessors(config: AgentConfig, diag: Diag): SpanProcessor[] {
+  const threaded = config.exportThread && config.otlp.protocol !== 'http/json';
+  if (config.exportThread && !threaded)
+    diag.warn(
+      'TRACES_EXPORT_THREAD: http/json is exported from the app thread; use grpc or http/protobuf for the thread',
+    );
+  return createSpanExporters({ ...config, exporters: config.exporters.filter((n) => !threaded || n !== 'otlp') }, diag)
+    .map((exporter): SpanProcessor => {
+      const batch = new BatchSpanProcessor({
+        exporter,
+        scheduledDelayMillis: config.batch.scheduledDelayMs,
+        maxQueueSize: config.batch.maxQueueSize,
+        maxExportBatchSize: config.batch.maxExportBatchSize,
+        exportTimeoutMillis: config.batch.exportTimeoutMs,
+        selfObsMeterProvider: spanQueueWatch(config.batch.maxQueueSize, diag), // counts queue-full drops
+      });
+      return exporter instanceof LazyExporter ? new OutageGate(exporter, batch) : batch;
+    })
+    .concat(
+      threaded && config.exporters.includes('otlp')
+        ? [new ThreadSpanExport(config.otlp, config.batch, diag, config.logLevel, secretsOf(config))]
+        : [],
+    );
+}
 
 export function createSpanExporters(config: AgentConfig, diag: Diag): SpanExporter[] {
   return config.exporters.map((name): SpanExporter => {

@@ -70,15 +70,22 @@ export function encodeLogsExportRequest(records: readonly ReadableLogRecord[]): 
  * exactly the library serializer; if a future version is shaped differently, the library's own serializer stays
  * (slower, same result). test/otlp-encoder.test.ts fails if the replacement stops happening.
  */
-export function withFastEncoding<T>(exporter: T, diag: Diag, signal: Signal = 'traces'): T {
+export function withFastEncoding<T>(
+  exporter: T,
+  diag: Diag,
+  signal: Signal = 'traces',
+  serialize?: (items: never[]) => Uint8Array,
+): T {
   const transformer = require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer');
   const library = signal === 'traces' ? transformer.ProtobufTraceSerializer : transformer.ProtobufLogsSerializer;
   const delegate = (exporter as { _delegate?: { _serializer?: unknown } })._delegate;
   if (delegate?._serializer === library) {
     delegate._serializer = {
-      serializeRequest: signal === 'traces' ? encodeTraceExportRequest : encodeLogsExportRequest,
+      serializeRequest: serialize ?? (signal === 'traces' ? encodeTraceExportRequest : encodeLogsExportRequest),
       deserializeResponse: library.deserializeResponse,
     };
+  } else if (serialize) {
+    throw new Error(`the OTLP ${signal} exporter is shaped differently than expected; cannot export from a thread`);
   } else {
     diag.debug(`OTLP ${signal} exporter: unexpected shape, keeping the library serializer`);
   }
@@ -142,6 +149,17 @@ function writeResource(resource: Resource): void {
 
 function writeScope<T>(scope: Scope, items: T[], writeItem: (item: T) => void): void {
   const start = openMessage(3);
+  writeScopeHead(scope);
+  for (let i = 0; i < items.length; i++) {
+    tag(2, 2);
+    writeItem(items[i]!);
+  }
+  writeScopeTail(scope);
+  closeMessage(start, 3);
+}
+
+/** Scope{Spans,Logs} field 1, the InstrumentationScope. */
+function writeScopeHead(scope: Scope): void {
   tag(1, 2);
   const scopeStart = openMessage(1);
   tag(1, 2);
@@ -156,15 +174,63 @@ function writeScope<T>(scope: Scope, items: T[], writeItem: (item: T) => void): 
     varint(scope.droppedAttributesCount);
   }
   closeMessage(scopeStart, 1);
-  for (let i = 0; i < items.length; i++) {
-    tag(2, 2);
-    writeItem(items[i]!);
-  }
+}
+
+/** Scope{Spans,Logs} field 3, the schema URL. */
+function writeScopeTail(scope: Scope): void {
   if (scope.schemaUrl) {
     tag(3, 2);
     string(scope.schemaUrl);
   }
-  closeMessage(start, 3);
+}
+
+/**
+ * The pieces of a request, encoded one by one where items are made, for the exporter thread to put together
+ * (exporters/thread/request.ts): a Resource{Spans,Logs} or Scope{Spans,Logs} message is `head`, its items, `tail`.
+ */
+export interface MessageParts {
+  head: Uint8Array;
+  tail: Uint8Array;
+}
+
+/** One span as ScopeSpans field 2 (tag, length, Span). The bytes are only valid until the next call. */
+export function encodeSpanRecord(span: ReadableSpan): Uint8Array {
+  return encodeInScratch(() => {
+    tag(2, 2);
+    writeSpan(span);
+  });
+}
+
+export function encodeScopeParts(scope: Scope): MessageParts {
+  return {
+    head: Buffer.from(encodeInScratch(() => writeScopeHead(scope))),
+    tail: Buffer.from(encodeInScratch(() => writeScopeTail(scope))),
+  };
+}
+
+export function encodeResourceParts(resource: Resource): MessageParts {
+  return {
+    head: Buffer.from(encodeInScratch(() => writeResource(resource))),
+    tail: Buffer.from(
+      encodeInScratch(() => {
+        if (resource.schemaUrl) {
+          tag(3, 2);
+          string(resource.schemaUrl);
+        }
+      }),
+    ),
+  };
+}
+
+// One buffer reused for every record (its bytes are copied out at once), so encoding a span allocates nothing.
+let scratch = Buffer.allocUnsafe(4096);
+
+function encodeInScratch(write: () => void): Uint8Array {
+  buf = scratch;
+  pos = 0;
+  write();
+  scratch = buf; // grown, if a record needed more
+  return buf.subarray(0, pos);
 }
 
 function writeSpan(span: ReadableSpan): void {

@@ -36,13 +36,23 @@ const CLASSES: Record<Signal, Record<OtlpProtocol, () => ExporterClass>> = {
   },
 };
 
-/** The signal's OTLP exporter; protobuf requests are written by the agent's one-pass encoder (otlp-encoder.ts). */
-export function createOtlpExporter<T>(signal: Signal, otlp: OtlpConfig, diag: Diag): Exporter<T> {
+/**
+ * The signal's OTLP exporter; protobuf requests are written by the agent's one-pass encoder (otlp-encoder.ts), or by
+ * `serialize` when given (the exporter thread's items are encoded already).
+ */
+export function createOtlpExporter<T>(
+  signal: Signal,
+  otlp: OtlpConfig,
+  diag: Diag,
+  serialize?: (items: T[]) => Uint8Array,
+): Exporter<T> {
   return withoutOtlpEnv(() => {
     const common = { url: otlp.url, timeoutMillis: otlp.timeoutMs, compression: otlp.compression };
     const transport = otlp.protocol === 'grpc' ? grpcTransport(otlp, diag, signal) : httpTransport(otlp, diag, signal);
     const exporter = new (CLASSES[signal][otlp.protocol]())({ ...common, ...transport });
-    return (otlp.protocol === 'http/json' ? exporter : withFastEncoding(exporter, diag, signal)) as Exporter<T>;
+    return (
+      otlp.protocol === 'http/json' ? exporter : withFastEncoding(exporter, diag, signal, serialize)
+    ) as Exporter<T>;
   });
 }
 

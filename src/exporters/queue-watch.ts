@@ -14,9 +14,19 @@ const watches = new Set<QueueWatch>();
 
 /** The `selfObsMeterProvider` for one BatchSpanProcessor. */
 export function spanQueueWatch(maxQueueSize: number, diag: Diag): MeterProvider {
-  const watch = new QueueWatch(maxQueueSize, diag);
-  watches.add(watch);
+  const watch = dropWatch(
+    `span queue full (${maxQueueSize} spans, OTEL_BSP_MAX_QUEUE_SIZE): new spans are dropped until the exporter ` +
+      'catches up; the count follows when it does',
+    diag,
+  );
   return { getMeter: () => watch.meter() };
+}
+
+/** The same episode reporting for a drop the caller sees itself; `startMessage` opens an episode. */
+export function dropWatch(startMessage: string, diag: Diag): QueueWatch {
+  const watch = new QueueWatch(startMessage, diag);
+  watches.add(watch);
+  return watch;
 }
 
 /** Reports an episode still under way (at exit, so its count is not lost). */
@@ -24,14 +34,14 @@ export function reportDropsNow(): void {
   for (const watch of watches) watch.end();
 }
 
-class QueueWatch {
+export class QueueWatch {
   private dropped = 0;
   private startedAt = 0;
   private lastDropAt = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly maxQueueSize: number,
+    private readonly startMessage: string,
     private readonly diag: Diag,
   ) {}
 
@@ -50,15 +60,12 @@ class QueueWatch {
     });
   }
 
-  private drop(n: number): void {
+  drop(n: number): void {
     const now = Date.now();
     this.lastDropAt = now;
     if (this.dropped === 0) {
       this.startedAt = now;
-      this.diag.notice(
-        `span queue full (${this.maxQueueSize} spans, OTEL_BSP_MAX_QUEUE_SIZE): new spans are dropped until the exporter ` +
-          'catches up; the count follows when it does',
-      );
+      this.diag.notice(this.startMessage);
       this.timer = setInterval(() => {
         if (Date.now() - this.lastDropAt >= QUIET_MS) this.end();
       }, QUIET_MS / 2);

@@ -1,0 +1,119 @@
+// The hand-off between the app's thread (one writer) and the exporter thread (one reader): a byte ring in a
+// SharedArrayBuffer. The writer never waits and never allocates: a record that does not fit is refused (the caller
+// counts it as dropped), so memory is fixed at the ring's size. Written by hand: no library offers a
+// SharedArrayBuffer ring for one writer and one reader; a MessagePort would need the app's event loop to run to
+// deliver anything, which is exactly what a busy app thread does not do.
+//
+// Layout: a header of Int32 slots, then the data. A record is an 8-byte header (payload length u32, kind u8, one
+// unused byte, id u16), the payload, padded to 4 bytes. A record never wraps: when it does not fit before the end,
+// a WRAP length (or fewer than 8 bytes left) sends the reader back to offset 0. read === write means empty, so the
+// writer always leaves at least one byte free.
+
+/** Header slots (Int32 indexes). */
+export const SLOT = {
+  /** Next byte offset the writer fills; stored after the record's bytes, so a reader that sees it sees them. */
+  write: 0,
+  /** Next byte offset the reader takes; the writer may reuse everything before it. */
+  read: 1,
+  /** Bumped (and notified) to wake the reader before its timer: a batch is ready, a flush is asked. */
+  wake: 2,
+  /** Flushes asked for (by the app's thread) and done (by the exporter thread): done >= asked means delivered. */
+  flushAsked: 3,
+  flushDone: 4,
+  /** 1 once the exporter thread runs its loop. */
+  alive: 5,
+} as const;
+
+const HEADER_BYTES = 64;
+const RECORD_HEADER = 8;
+const WRAP = 0xffffffff;
+
+export const KIND = { span: 1, scope: 2, resource: 3 } as const;
+
+export function createRingBuffer(dataBytes: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(HEADER_BYTES + (Math.ceil(dataBytes / 4) * 4 || 4));
+}
+
+const padded = (length: number) => (length + 3) & ~3;
+
+class Ring {
+  readonly header: Int32Array;
+  protected readonly data: Uint8Array;
+  protected readonly view: DataView;
+  protected readonly capacity: number;
+
+  constructor(sab: SharedArrayBuffer) {
+    this.header = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    this.data = new Uint8Array(sab, HEADER_BYTES);
+    this.view = new DataView(sab, HEADER_BYTES);
+    this.capacity = this.data.length;
+  }
+
+  /** Bytes written and not yet taken. */
+  used(): number {
+    const w = Atomics.load(this.header, SLOT.write);
+    const r = Atomics.load(this.header, SLOT.read);
+    return w >= r ? w - r : this.capacity - r + w;
+  }
+
+  /** Wakes the reader if it waits. */
+  wake(): void {
+    Atomics.add(this.header, SLOT.wake, 1);
+    Atomics.notify(this.header, SLOT.wake);
+  }
+}
+
+export class RingWriter extends Ring {
+  /**
+   * Copies one record in; false (and nothing written) when it does not fit. `id` is the record's scope (0–65535).
+   */
+  put(kind: number, id: number, payload: Uint8Array): boolean {
+    const need = RECORD_HEADER + padded(payload.length);
+    const w = Atomics.load(this.header, SLOT.write);
+    const r = Atomics.load(this.header, SLOT.read);
+    let at: number;
+    if (w >= r) {
+      const tail = this.capacity - w;
+      if (need < tail || (need === tail && r > 0)) at = w;
+      else if (need < r) {
+        if (tail >= RECORD_HEADER) this.view.setUint32(w, WRAP, true);
+        at = 0;
+      } else return false;
+    } else if (need < r - w) at = w;
+    else return false;
+    this.view.setUint32(at, payload.length, true);
+    this.view.setUint8(at + 4, kind);
+    this.view.setUint16(at + 6, id, true);
+    this.data.set(payload, at + RECORD_HEADER);
+    const next = at + need;
+    Atomics.store(this.header, SLOT.write, next === this.capacity ? 0 : next);
+    return true;
+  }
+}
+
+export class RingReader extends Ring {
+  /**
+   * Hands each record written so far to `onRecord` (a copy of its payload, which the ring may then reuse), oldest
+   * first, stopping early when `onRecord` returns false; returns how many records were taken.
+   */
+  take(onRecord: (kind: number, id: number, payload: Uint8Array) => boolean | undefined): number {
+    const w = Atomics.load(this.header, SLOT.write);
+    let r = Atomics.load(this.header, SLOT.read);
+    let taken = 0;
+    while (r !== w) {
+      if (this.capacity - r < RECORD_HEADER || this.view.getUint32(r, true) === WRAP) {
+        r = 0;
+        continue;
+      }
+      const length = this.view.getUint32(r, true);
+      const payload = this.data.slice(r + RECORD_HEADER, r + RECORD_HEADER + length);
+      const more = onRecord(this.view.getUint8(r + 4), this.view.getUint16(r + 6, true), payload);
+      r += RECORD_HEADER + padded(length);
+      if (r === this.capacity) r = 0;
+      taken++;
+      if (more === false) break;
+    }
+    Atomics.store(this.header, SLOT.read, r);
+    return taken;
+  }
+}

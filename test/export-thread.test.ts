@@ -1,0 +1,93 @@
+// TRACES_EXPORT_THREAD: spans are encoded when they end and exported from a thread of the agent's own, so an app
+// whose main thread never yields still gets its spans out while it is busy, and all of them at its end.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { agentEnv, byService, harness } from './helpers/harness.js';
+import type { OtlpReceiver } from './helpers/otlp-receiver.js';
+
+const h = harness();
+let receiver: OtlpReceiver;
+beforeAll(async () => {
+  receiver = await h.receiver();
+});
+
+const env = (service: string, extra: Record<string, string> = {}) =>
+  agentEnv(receiver, service, { TRACES_EXPORT_THREAD: 'true', OTEL_BSP_SCHEDULE_DELAY: '100', ...extra });
+const spansOf = (service: string) => receiver.spans.filter(byService(service)).length;
+
+/** Runs the busy loop; returns how many spans of it had arrived when the app printed the loop's end. */
+async function busyLoop(service: string, environment: Record<string, string>, args: string[]) {
+  const app = h.start('busy-loop.mjs', { env: environment, args });
+  let atEnd = -1;
+  const ended = app.waitForJson<{ loop: string; made: number }>((v) => {
+    if (v.loop === 'end' && atEnd < 0) atEnd = spansOf(service);
+    return v.loop === 'end';
+  }, 20_000);
+  await app.waitForJson((v) => v.loop === 'start');
+  const { made } = await ended;
+  const { code } = await app.exited;
+  return { app, made, atEnd, code };
+}
+
+describe('TRACES_EXPORT_THREAD=true', () => {
+  it('a main thread busy for 2 s in a loop: its spans reach the collector during the loop, and all of them by its end', async () => {
+    const service = 'thread-busy';
+    const run = await busyLoop(service, env(service), ['2000', '500']);
+    expect(run.code, run.app.stderr.join('\n')).toBe(0);
+    expect(run.atEnd).toBeGreaterThan(run.made / 4); // a 2 s loop: the first batches left within its first second
+    await receiver.waitForSpans({ where: byService(service), count: run.made });
+    expect(spansOf(service)).toBe(run.made); // each once
+    expect(run.app.stderr).toEqual([]);
+  });
+
+  it('control, without it: nothing reaches the collector until the loop ends (the batch processor’s timer waits)', async () => {
+    const service = 'thread-off-busy';
+    const run = await busyLoop(service, agentEnv(receiver, service, { OTEL_BSP_SCHEDULE_DELAY: '100' }), [
+      '2000',
+      '500',
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.atEnd).toBe(0);
+  });
+
+  it('process.exit() right after the loop: the spans still in the hand-off buffer are delivered before the end', async () => {
+    const service = 'thread-exit';
+    const run = await busyLoop(service, env(service, { OTEL_BSP_SCHEDULE_DELAY: '60000' }), ['300', '200', 'exit']);
+    expect(run.code, run.app.stderr.join('\n')).toBe(0);
+    expect(spansOf(service)).toBe(run.made); // delivered before the process ended
+  });
+
+  it('over http/protobuf too: every span of the loop arrives, once', async () => {
+    const service = 'thread-http';
+    const run = await busyLoop(
+      service,
+      env(service, { EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }),
+      ['500', '200'],
+    );
+    expect(run.code, run.app.stderr.join('\n')).toBe(0);
+    expect(spansOf(service)).toBe(run.made);
+    expect(receiver.requests.some((r) => r.protocol === 'http/protobuf' && r.spanCount > 0)).toBe(true);
+  });
+
+  it('a collector that never answers: the buffer fills, new spans are dropped and counted (one warning, one count)', async () => {
+    const hung = await h.receiver();
+    hung.setMode('hang');
+    const app = h.start('busy-loop.mjs', {
+      env: agentEnv(hung, 'thread-full', {
+        TRACES_EXPORT_THREAD: 'true',
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+        OTEL_BSP_MAX_QUEUE_SIZE: '256',
+        TRACES_SHUTDOWN_TIMEOUT_MS: '500',
+        OTEL_EXPORTER_OTLP_TIMEOUT: '1000', // the console lines' log export waits this long for the hung collector
+      }),
+      args: ['1500', '0'],
+    });
+    const { made } = await app.waitForJson<{ made: number }>((v) => 'made' in v, 20_000);
+    await app.exited;
+    const full = app.stderr.filter((l) => l.includes('span hand-off buffer full'));
+    const counts = app.stderr.map((l) => /(\d+) span\(s\) dropped/.exec(l)?.[1]).filter((n) => n !== undefined);
+    expect(full).toHaveLength(1);
+    expect(counts).toHaveLength(1);
+    expect(Number(counts[0])).toBeGreaterThan(made / 2); // 256 KiB holds ~1,000 spans of the loop's; it made more
+    expect(Number(counts[0])).toBeLessThan(made);
+  });
+});
