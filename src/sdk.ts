@@ -20,7 +20,7 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import type { AgentConfig, LogLevel } from './config/index.js';
-import { type Diag, describeError, otelLogger } from './diag.js';
+import { type Diag, describeError, otelLogger, secretsOf } from './diag.js';
 import { registerEsmHook } from './esm-hook.js';
 import { createSpanProcessors } from './exporters/index.js';
 import { userSpanProcessors } from './exporters/user-processors.js';
@@ -63,7 +63,12 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
     instrumentation.setTracerProvider(provider);
     if (!instrumentation.getConfig().enabled) instrumentation.enable();
   }
-  startLogs(config.logs, diag, resource);
+  startLogs(
+    config.logs,
+    diag,
+    resource,
+    config.exportThread ? { logLevel: config.logLevel, secrets: secretsOf(config) } : undefined,
+  );
 
   const state = agentState();
   state.tracing = true;

@@ -1,5 +1,5 @@
-// TRACES_EXPORT_THREAD: spans are encoded when they end and exported from a thread of the agent's own, so an app
-// whose main thread never yields still gets its spans out while it is busy, and all of them at its end.
+// TRACES_EXPORT_THREAD: spans and log records are encoded when they end and exported from a thread of the agent's
+// own, so an app whose main thread never yields still gets them out while it is busy, and all of them at its end.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { agentEnv, byService, harness } from './helpers/harness.js';
 import type { OtlpReceiver } from './helpers/otlp-receiver.js';
@@ -18,22 +18,29 @@ const spansOf = (service: string) => receiver.spans.filter(byService(service)).l
 async function busyLoop(service: string, environment: Record<string, string>, args: string[]) {
   const app = h.start('busy-loop.mjs', { env: environment, args });
   let atEnd = -1;
+  let logsAtEnd = -1;
   const ended = app.waitForJson<{ loop: string; made: number }>((v) => {
-    if (v.loop === 'end' && atEnd < 0) atEnd = spansOf(service);
+    if (v.loop === 'end' && atEnd < 0) {
+      atEnd = spansOf(service);
+      logsAtEnd = receiver.logs.filter(byService(service)).length;
+    }
     return v.loop === 'end';
   }, 20_000);
   await app.waitForJson((v) => v.loop === 'start');
   const { made } = await ended;
   const { code } = await app.exited;
-  return { app, made, atEnd, code };
+  return { app, made, atEnd, logsAtEnd, code };
 }
 
 describe('TRACES_EXPORT_THREAD=true', () => {
-  it('a main thread busy for 2 s in a loop: its spans reach the collector during the loop, and all of them by its end', async () => {
+  it('a main thread busy for 2 s in a loop: its spans and logs reach the collector during the loop, all by its end', async () => {
     const service = 'thread-busy';
     const run = await busyLoop(service, env(service), ['2000', '500']);
     expect(run.code, run.app.stderr.join('\n')).toBe(0);
     expect(run.atEnd).toBeGreaterThan(run.made / 4); // a 2 s loop: the first batches left within its first second
+    expect(run.logsAtEnd).toBe(1); // the console line printed before the loop, as a log record
+    const [start] = await receiver.waitForLogs({ where: byService(service), count: 2 });
+    expect(start?.body).toBe(JSON.stringify({ loop: 'start' }));
     await receiver.waitForSpans({ where: byService(service), count: run.made });
     expect(spansOf(service)).toBe(run.made); // each once
     expect(run.app.stderr).toEqual([]);
@@ -47,6 +54,7 @@ describe('TRACES_EXPORT_THREAD=true', () => {
     ]);
     expect(run.code).toBe(0);
     expect(run.atEnd).toBe(0);
+    expect(run.logsAtEnd).toBe(0);
   });
 
   it('process.exit() right after the loop: the spans still in the hand-off buffer are delivered before the end', async () => {
@@ -83,7 +91,7 @@ describe('TRACES_EXPORT_THREAD=true', () => {
     });
     const { made } = await app.waitForJson<{ made: number }>((v) => 'made' in v, 20_000);
     await app.exited;
-    const full = app.stderr.filter((l) => l.includes('span hand-off buffer full'));
+    const full = app.stderr.filter((l) => l.includes('span queue full'));
     const counts = app.stderr.map((l) => /(\d+) span\(s\) dropped/.exec(l)?.[1]).filter((n) => n !== undefined);
     expect(full).toHaveLength(1);
     expect(counts).toHaveLength(1);

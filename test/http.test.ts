@@ -98,8 +98,10 @@ describe('entry points', () => {
           count: 1,
         });
         const leaf = spans.find((s) => s.kind === SERVER)!;
+        // The three spans may come in two exports (the proxy's ends last): wait for the outgoing one and its parent.
+        const [outgoing] = await receiver.waitForSpans({ where: (s) => s.spanId === leaf.parentSpanId, count: 1 });
+        await receiver.waitForSpans({ where: (s) => s.spanId === outgoing?.parentSpanId, count: 1 });
         const all = receiver.spans.filter(byService(service));
-        const outgoing = all.find((s) => s.spanId === leaf.parentSpanId);
         expect(outgoing, `the /leaf-${via} server span's parent is the outgoing ${via} span`).toBeDefined();
         expect(outgoing!.kind).toBe(CLIENT);
         const proxy = all.find((s) => s.spanId === outgoing!.parentSpanId);

@@ -14,7 +14,7 @@ import { FileSpanExporter } from './file.js';
 import { LazyExporter, OutageGate } from './lazy.js';
 import type { Signal } from './otlp-wire.js';
 import { spanQueueWatch } from './queue-watch.js';
-import { ThreadSpanExport } from './thread/processor.js';
+import { ThreadSpanProcessor } from './thread/processor.js';
 
 /**
  * One processor per exporter: a batch processor in front of it, or, for OTLP with TRACES_EXPORT_THREAD, the
@@ -40,7 +40,7 @@ export function createSpanProcessors(config: AgentConfig, diag: Diag): SpanProce
     })
     .concat(
       threaded && config.exporters.includes('otlp')
-        ? [new ThreadSpanExport(config.otlp, config.batch, diag, config.logLevel, secretsOf(config))]
+        ? [new ThreadSpanProcessor({ ...config, diag, secrets: secretsOf(config) })]
         : [],
     );
 }

@@ -201,6 +201,14 @@ export function encodeSpanRecord(span: ReadableSpan): Uint8Array {
   });
 }
 
+/** One log record as ScopeLogs field 2 (tag, length, LogRecord). The bytes are only valid until the next call. */
+export function encodeLogRecordRecord(record: ReadableLogRecord): Uint8Array {
+  return encodeInScratch(() => {
+    tag(2, 2);
+    writeLogRecord(record);
+  });
+}
+
 export function encodeScopeParts(scope: Scope): MessageParts {
   return {
     head: Buffer.from(encodeInScratch(() => writeScopeHead(scope))),

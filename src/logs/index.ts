@@ -3,11 +3,12 @@
 // written. Started by the SDK module after the trace pipeline; loads the logs SDK only when logs are exported.
 import { logs } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { LogRecordProcessor, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { LogsConfig } from '../config/index.js';
 import { type Diag, describeError } from '../diag.js';
 import { createLogExporters } from '../exporters/index.js';
 import { LazyExporter } from '../exporters/lazy.js';
+import { ThreadLogRecordProcessor, type ThreadOptions } from '../exporters/thread/processor.js';
 import { agentState } from '../state.js';
 import { captureConsole } from './console.js';
 import { consoleRecordEmitter, type EmitConsoleRecord } from './console-records.js';
@@ -15,7 +16,13 @@ import { bridgeLegacyLogsApi } from './legacy-api.js';
 
 const SCOPE = '@x/trace-agent/console';
 
-export function startLogs(lc: LogsConfig, diag: Diag, resource: Resource): void {
+/** `thread`: TRACES_EXPORT_THREAD is on; OTLP log records (protobuf) then go to the exporter thread. */
+export function startLogs(
+  lc: LogsConfig,
+  diag: Diag,
+  resource: Resource,
+  thread?: Pick<ThreadOptions, 'logLevel' | 'secrets'>,
+): void {
   const exporting = lc.exporters.length > 0;
   const patchConsole = (exporting && lc.console) || lc.format === 'jsonl';
   if (!exporting && !patchConsole) return;
@@ -25,7 +32,9 @@ export function startLogs(lc: LogsConfig, diag: Diag, resource: Resource): void 
       const { BatchLogRecordProcessor, LoggerProvider } =
         require('@opentelemetry/sdk-logs') as typeof import('@opentelemetry/sdk-logs');
       routeLogsSdkErrors(diag);
-      const processors = createLogExporters(lc, diag).map((exporter) => {
+      const threaded = thread !== undefined && lc.exporters.includes('otlp') && lc.otlp.protocol !== 'http/json';
+      const others = threaded ? { ...lc, exporters: lc.exporters.filter((n) => n !== 'otlp') } : lc;
+      const processors: LogRecordProcessor[] = createLogExporters(others, diag).map((exporter) => {
         // A bounded queue: with the collector down, records beyond maxQueueSize are dropped, not kept.
         const processor = new BatchLogRecordProcessor({
           exporter,
@@ -37,6 +46,7 @@ export function startLogs(lc: LogsConfig, diag: Diag, resource: Resource): void 
         if (exporter instanceof LazyExporter) exporter.queued = queuedLogRecords(processor);
         return processor;
       });
+      if (threaded) processors.push(new ThreadLogRecordProcessor({ otlp: lc.otlp, batch: lc.batch, diag, ...thread }));
       const provider = new LoggerProvider({ resource, processors });
       if (!logs.setGlobalLoggerProvider(provider))
         diag.warn('a global LoggerProvider was already registered; log libraries keep using it');

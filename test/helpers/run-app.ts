@@ -11,12 +11,20 @@ export const FIXTURES = join(REPO_ROOT, 'test', 'fixtures');
 /** The Node that runs the fixtures: CI sets TRACE_AGENT_TEST_NODE to run them on a second LTS line. */
 export const TEST_NODE = process.env.TRACE_AGENT_TEST_NODE || process.execPath;
 
-/** Env of a child: the parent's minus every tracing variable, so tests see only what they set. */
+/**
+ * Env of a child: the parent's minus every tracing variable, so tests see only what they set; plus
+ * TRACE_AGENT_TEST_ENV (`K=V,K2=V2`), which runs the whole suite under other defaults (a test's own values win):
+ * `TRACE_AGENT_TEST_ENV=TRACES_EXPORT_THREAD=true npm test` proves the exporter thread against every test.
+ */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (/^(OTEL_|TRACES_|FD_|EXPORTER_OTLP_|NODE_OPTIONS$|VITEST|NODE_ENV$)/.test(k)) continue;
     env[k] = v;
+  }
+  for (const pair of (process.env.TRACE_AGENT_TEST_ENV ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at > 0) env[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
   }
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
   return env;

@@ -1,23 +1,29 @@
-// The program of the exporter thread (TRACES_EXPORT_THREAD): takes the records the app's thread put in the ring
-// (processor.ts), batches them, and exports them with the signal's OTLP exporter behind the same LazyExporter as on
+// The program of the exporter thread (TRACES_EXPORT_THREAD): for each signal's ring, takes the records the app's
+// thread put in it (hand-off.ts), batches them, and exports them with the signal's OTLP exporter behind the same LazyExporter as on
 // the app's thread (outage pacing, one warning per outage, the count of what was dropped), all on this thread's own
 // event loop: an app thread that never yields still gets its spans out. Started with no preload and no environment,
 // so the agent does not start again in here; loads the OTLP exporter bundle when it first exports.
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { ExportResult } from '@opentelemetry/core';
 import type { BatchConfig, LogLevel, OtlpConfig } from '../../config/index.js';
-import { createDiag } from '../../diag.js';
+import { createDiag, type Diag } from '../../diag.js';
 import { LazyExporter } from '../lazy.js';
 import type { MessageParts } from '../otlp-encoder.js';
 import type { Signal } from '../otlp-wire.js';
 import { assembleRequest, type ScopedRecords } from './request.js';
-import { KIND, RingReader, SLOT } from './ring.js';
+import { FAILURE, KIND, RingReader, SLOT } from './ring.js';
 
-/** What the thread is given; plain data only (it crosses the thread boundary by structured clone). */
-export interface ExportThreadData {
+/** One signal's ring and how to export it; plain data only (it crosses the thread boundary by structured clone). */
+export interface RingSpec {
   sab: SharedArrayBuffer;
   signal: Signal;
   otlp: OtlpConfig;
   batch: BatchConfig;
+}
+
+/** What the thread is given; rings added after it started come as messages. */
+export interface ExportThreadData {
+  rings: RingSpec[];
   logLevel: LogLevel;
   secrets: string[];
 }
@@ -28,18 +34,42 @@ interface Item {
   bytes: Uint8Array;
 }
 
-/** Requests in flight at once; beyond it records wait in the ring (and, when it is full, new ones are dropped). */
-const MAX_IN_FLIGHT = 4;
+/**
+ * Requests in flight at once: one, as the batch processor does, so a collector that hangs sees one request per
+ * export timeout; records wait in the ring meanwhile (and, when it is full, new ones are dropped and counted).
+ */
+const MAX_IN_FLIGHT = 1;
 
 export function unpackParts(payload: Uint8Array): MessageParts {
   const headLength = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0, true);
   return { head: payload.subarray(4, 4 + headLength), tail: payload.subarray(4 + headLength) };
 }
 
-function run(d: ExportThreadData): void {
-  const diag = createDiag(d.logLevel, d.secrets);
+/** How a failed export is reported at exit: as the exit-time sender (sync-send.ts) words it. */
+function classify(error: Error | undefined): [failure: number, status: number] {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const message = error?.message ?? '';
+  if (code === 4 || /deadline|timeout|timed out/i.test(message)) return [FAILURE.timeout, 0];
+  if (typeof code === 'number' && code >= 300) return [FAILURE.rejected, code]; // an HTTP status
+  if (typeof code === 'number' && code !== 14 && code > 0) return [FAILURE.rejected, code]; // a gRPC status
+  return [FAILURE.network, 0];
+}
+
+/** Exports one signal's ring, on this thread's event loop, until the thread ends. */
+function run(d: RingSpec, own: Diag): void {
   const ring = new RingReader(d.sab);
   const header = ring.header;
+  // Once the app's thread is in its 'exit' event, it reports what was not delivered itself: a line written here
+  // then would reach stderr through the app's thread, which is about to end, or not at all.
+  const quietAtExit = (write: (message: string) => void) => (message: string) => {
+    if (Atomics.load(header, SLOT.exiting) === 0) write(message);
+  };
+  const diag: Diag = {
+    ...own,
+    warn: quietAtExit(own.warn),
+    notice: quietAtExit(own.notice),
+    error: quietAtExit(own.error),
+  };
   const scopes = new Map<number, MessageParts>();
   let resource: MessageParts = { head: new Uint8Array(0), tail: new Uint8Array(0) };
 
@@ -79,16 +109,20 @@ function run(d: ExportThreadData): void {
       const items = takeBatch();
       if (items.length === 0) return;
       inFlight++;
-      exporter.export(items, () => {
+      exporter.export(items, (result: ExportResult) => {
         inFlight--;
+        if (result.code === 0) Atomics.add(header, SLOT.delivered, items.length);
+        else {
+          const [failure, status] = classify(result.error);
+          Atomics.store(header, SLOT.lastFailure, failure);
+          Atomics.store(header, SLOT.lastStatus, status);
+          Atomics.add(header, SLOT.failed, items.length);
+        }
         ring.wake(); // this thread's own wait below: take the next batch now
       });
     }
   };
 
-  // A pending Atomics.waitAsync does not keep a thread's event loop alive; this does (the app's thread unrefs the
-  // worker, so it never keeps the process alive).
-  setInterval(() => undefined, 2 ** 30);
   const loop = async (): Promise<void> => {
     Atomics.store(header, SLOT.alive, 1);
     for (;;) {
@@ -107,4 +141,11 @@ function run(d: ExportThreadData): void {
 }
 
 const data = workerData as ExportThreadData | undefined;
-if (data?.sab instanceof SharedArrayBuffer) run(data);
+if (Array.isArray(data?.rings)) {
+  const diag = createDiag(data.logLevel, data.secrets);
+  for (const ring of data.rings) run(ring, diag);
+  parentPort?.on('message', (ring: RingSpec) => run(ring, diag));
+  // A pending Atomics.waitAsync does not keep a thread's event loop alive; this does (the app's thread unrefs the
+  // worker, so it never keeps the process alive).
+  setInterval(() => undefined, 2 ** 30);
+}

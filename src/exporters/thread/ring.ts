@@ -22,7 +22,17 @@ export const SLOT = {
   flushDone: 4,
   /** 1 once the exporter thread runs its loop. */
   alive: 5,
+  /** Spans the exporter thread delivered, and spans whose export failed (or that it dropped in an outage). */
+  delivered: 6,
+  failed: 7,
+  /** Why the last export failed (FAILURE below) and, when the collector answered, its HTTP or gRPC status. */
+  lastFailure: 8,
+  lastStatus: 9,
+  /** 1 once the app's thread ends (its 'exit' event): the thread then leaves the reporting to it. */
+  exiting: 10,
 } as const;
+
+export const FAILURE = { network: 1, rejected: 2, timeout: 3 } as const;
 
 const HEADER_BYTES = 64;
 const RECORD_HEADER = 8;

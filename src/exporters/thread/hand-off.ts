@@ -1,0 +1,236 @@
+// The app thread's side of the exporter thread (TRACES_EXPORT_THREAD), one implementation for both signals: each
+// item (a span, a log record) is encoded when it is handed over and its bytes copied into the signal's ring
+// (ring.ts); nothing of it outlives the call, no timer or socket runs on the app's thread, and a full ring drops the
+// item and counts it. One exporter thread per process (per agent) serves every signal's ring: it starts shortly
+// after start-up, or at the first full batch, flush or exit.
+import type { BatchConfig, LogLevel, OtlpConfig } from '../../config/index.js';
+import { redactUrl } from '../../config/index.js';
+import { type Diag, describeError } from '../../diag.js';
+import { type ExitSink, registerExitSink } from '../exit-flush.js';
+import { encodeResourceParts, encodeScopeParts, type MessageParts } from '../otlp-encoder.js';
+import { NOUNS, type Signal } from '../otlp-wire.js';
+import { dropWatch, type QueueWatch } from '../queue-watch.js';
+import type { ExportThreadData, RingSpec } from './exporter-thread.js';
+import { createRingBuffer, FAILURE, KIND, RingWriter, SLOT } from './ring.js';
+
+/** Started this long after start-up even before a batch is full, as the lazy exporter is built (lazy.ts). */
+const WARM_UP_DELAY_MS = 250;
+/** Room per item of the queue size (OTEL_BSP/BLRP_MAX_QUEUE_SIZE): a typical HTTP server span is 250–400 bytes. */
+const BYTES_PER_QUEUED_ITEM = 1024;
+const MAX_SCOPES = 65535;
+
+/** What the hand-off needs of a span or a log record. */
+export interface Handed {
+  resource: Parameters<typeof encodeResourceParts>[0];
+  instrumentationScope: Parameters<typeof encodeScopeParts>[0];
+}
+
+/** The process's exporter thread: started once, given each signal's ring (also rings added after it started). */
+class ExporterThread {
+  private worker: import('node:worker_threads').Worker | undefined;
+  private readonly rings: RingSpec[] = [];
+  broken = false;
+
+  constructor(
+    private readonly logLevel: LogLevel,
+    private readonly secrets: string[],
+    private readonly diag: Diag,
+  ) {}
+
+  private users = 0;
+
+  add(ring: RingSpec): void {
+    this.users++;
+    this.rings.push(ring);
+    this.worker?.postMessage(ring);
+  }
+
+  start(): boolean {
+    if (this.worker || this.broken) return !this.broken;
+    try {
+      const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
+      const data: ExportThreadData = { rings: this.rings, logLevel: this.logLevel, secrets: this.secrets };
+      // Through the package's self-reference, so the bundled and the unbundled agent start the same file.
+      this.worker = new Worker(require.resolve('@x/trace-agent/internal/export-thread'), {
+        workerData: data,
+        execArgv: [], // no preload: the agent must not start in its own exporter thread
+        env: {},
+        name: '@x/trace-agent exporter',
+      });
+      this.worker.on('error', (err) => {
+        this.broken = true;
+        this.diag.error(`the exporter thread stopped (${describeError(err)}); spans and logs are no longer exported`);
+      });
+      this.worker.unref();
+      return true;
+    } catch (err) {
+      this.broken = true;
+      this.diag.error(`cannot start the exporter thread (${describeError(err)}); spans and logs will not be exported`);
+      return false;
+    }
+  }
+
+  /** One signal is done with the thread; the last one stops it. */
+  async release(): Promise<void> {
+    if (--this.users > 0) return;
+    const worker = this.worker;
+    this.worker = undefined;
+    this.broken = true;
+    await worker?.terminate();
+  }
+}
+
+let thread: ExporterThread | undefined;
+
+export interface HandOffOptions<T> {
+  signal: Signal;
+  otlp: OtlpConfig;
+  batch: BatchConfig;
+  encode: (item: T) => Uint8Array;
+  diag: Diag;
+  logLevel: LogLevel;
+  secrets: string[];
+}
+
+export class HandOff<T extends Handed> implements ExitSink {
+  private readonly ring: RingWriter;
+  private readonly drops: QueueWatch;
+  private readonly thread: ExporterThread;
+  private resourceSent = false;
+  private readonly scopeIds = new Map<Handed['instrumentationScope'], number>();
+  private readonly scopeKeys = new Map<string, number>();
+  private sinceWake = 0;
+  /** Items put in the ring (the exporter thread counts those it delivered and those that failed). */
+  private handedOver = 0;
+  /** The flush asked for at exit (capture()), and the failures counted before it (reported by then already). */
+  private exitFlush: { asked: number; failedBefore: number } | undefined;
+
+  constructor(private readonly o: HandOffOptions<T>) {
+    const bytes = Math.min(64 << 20, Math.max(256 << 10, o.batch.maxQueueSize * BYTES_PER_QUEUED_ITEM));
+    const sab = createRingBuffer(bytes);
+    this.ring = new RingWriter(sab);
+    const noun = NOUNS[o.signal];
+    const variable = o.signal === 'traces' ? 'OTEL_BSP_MAX_QUEUE_SIZE' : 'OTEL_BLRP_MAX_QUEUE_SIZE';
+    this.drops = dropWatch(
+      `${noun} queue full (${bytes >> 10} KiB hand-off buffer to the exporter thread, from ${variable}): new ` +
+        `${noun}s are dropped until the exporter catches up; the count follows when it does`,
+      o.diag,
+    );
+    thread ??= new ExporterThread(o.logLevel, o.secrets, o.diag);
+    this.thread = thread;
+    this.thread.add({ sab, signal: o.signal, otlp: o.otlp, batch: o.batch });
+    registerExitSink(this);
+    setTimeout(() => this.thread.start(), WARM_UP_DELAY_MS).unref();
+  }
+
+  /** Encodes the item into the ring; a full ring (or an item that cannot be encoded) drops it. Never throws. */
+  hand(item: T): void {
+    try {
+      if (!this.resourceSent) this.resourceSent = this.putParts(KIND.resource, 0, encodeResourceParts(item.resource));
+      const scope = this.scopeId(item.instrumentationScope);
+      if (scope === undefined || !this.ring.put(KIND.span, scope, this.o.encode(item))) return this.drops.drop(1);
+      this.handedOver++;
+      if (++this.sinceWake >= this.o.batch.maxExportBatchSize) {
+        this.sinceWake = 0;
+        this.thread.start();
+        this.ring.wake();
+      }
+    } catch (err) {
+      this.o.diag.debug(`${NOUNS[this.o.signal]} not exported: cannot encode it (${describeError(err)})`);
+    }
+  }
+
+  /** The scope's id in the ring, its record written first; undefined when it cannot be written now. */
+  private scopeId(scope: Handed['instrumentationScope']): number | undefined {
+    const known = this.scopeIds.get(scope);
+    if (known !== undefined) return known;
+    const key = JSON.stringify([scope.name, scope.version, scope.schemaUrl]);
+    let id = this.scopeKeys.get(key);
+    if (id === undefined) {
+      if (this.scopeKeys.size >= MAX_SCOPES) return undefined;
+      id = this.scopeKeys.size + 1;
+      if (!this.putParts(KIND.scope, id, encodeScopeParts(scope))) return undefined;
+      this.scopeKeys.set(key, id);
+    }
+    this.scopeIds.set(scope, id);
+    return id;
+  }
+
+  /** head and tail as one payload: head length (u32), head, tail (exporter-thread.ts's unpackParts). */
+  private putParts(kind: number, id: number, parts: MessageParts): boolean {
+    const payload = new Uint8Array(4 + parts.head.length + parts.tail.length);
+    new DataView(payload.buffer).setUint32(0, parts.head.length, true);
+    payload.set(parts.head, 4);
+    payload.set(parts.tail, 4 + parts.head.length);
+    return this.ring.put(kind, id, payload);
+  }
+
+  /** Asks the thread to export everything in the ring; the number to wait for in SLOT.flushDone. */
+  private askFlush(): number | undefined {
+    if (this.handedOver === 0 || !this.thread.start()) return undefined;
+    const asked = Atomics.add(this.ring.header, SLOT.flushAsked, 1) + 1;
+    this.ring.wake();
+    return asked;
+  }
+
+  private flushed(asked: number): boolean {
+    return Atomics.load(this.ring.header, SLOT.flushDone) - asked >= 0 || this.thread.broken;
+  }
+
+  async forceFlush(): Promise<void> {
+    const asked = this.askFlush();
+    if (asked === undefined) return;
+    const deadline = Date.now() + this.o.batch.exportTimeoutMs;
+    const header = this.ring.header;
+    while (!this.flushed(asked) && Date.now() < deadline) {
+      const wait = Atomics.waitAsync(
+        header,
+        SLOT.flushDone,
+        Atomics.load(header, SLOT.flushDone),
+        deadline - Date.now(),
+      );
+      if (wait.async) await wait.value;
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    await this.forceFlush();
+    await this.thread.release();
+  }
+
+  /** The process ends (process.exit(), a crash): every ring's flush is asked for first, so they run together. */
+  capture(): void {
+    const header = this.ring.header;
+    Atomics.store(header, SLOT.exiting, 1);
+    const failedBefore = Atomics.load(header, SLOT.failed);
+    const asked = this.askFlush();
+    if (asked !== undefined) this.exitFlush = { asked, failedBefore };
+  }
+
+  /**
+   * The thread still runs while this one waits for it, until `deadline`. What it could not deliver is reported
+   * here in one line, worded as the exit-time sender's (sync-send.ts).
+   */
+  drainSync(deadline: number): void {
+    const flush = this.exitFlush;
+    if (!flush) return;
+    this.exitFlush = undefined;
+    const header = this.ring.header;
+    while (!this.flushed(flush.asked) && Date.now() < deadline)
+      Atomics.wait(header, SLOT.flushDone, Atomics.load(header, SLOT.flushDone), deadline - Date.now());
+    const delivered = Atomics.load(header, SLOT.delivered);
+    const failed = Atomics.load(header, SLOT.failed);
+    const lost = this.handedOver - delivered - flush.failedBefore;
+    if (lost <= 0) return;
+    const failure = this.handedOver - delivered - failed > 0 ? FAILURE.timeout : Atomics.load(header, SLOT.lastFailure);
+    const why =
+      failure === FAILURE.timeout
+        ? 'timed out'
+        : failure === FAILURE.rejected
+          ? `the collector answered with status ${Atomics.load(header, SLOT.lastStatus)}`
+          : 'network error';
+    this.o.diag.warn(
+      `${lost} ${NOUNS[this.o.signal]}(s) not delivered at exit to ${redactUrl(this.o.otlp.url)}: ${why}`,
+    );
+  }
+}
