@@ -25,6 +25,11 @@ export function httpContenders(sink, { consoleLog = false } = {}) {
       args: ['--import', '@x/trace-agent'],
       env: { ...app, TRACES_ENABLE: 'true', ...exportEnv },
     },
+    {
+      name: 'agent, exporter thread (TRACES_EXPORT_THREAD)',
+      args: ['--import', '@x/trace-agent'],
+      env: { ...app, TRACES_ENABLE: 'true', TRACES_EXPORT_THREAD: 'true', ...exportEnv },
+    },
   ];
   if (!consoleLog) {
     list.push(

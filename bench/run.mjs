@@ -70,6 +70,8 @@ const pathNs = (impl, sampler) =>
   httpPath.rows.find((r) => r.impl === impl && r.sampler === sampler).ns - httpPath.rows[0].ns;
 const zBare = zmq.rows[0];
 const zAgent = zmq.rows[1];
+const zThread = byName(zmq.rows, 'agent, exporter thread');
+const hThread = byName(http.rows, 'agent, exporter thread');
 
 const rows = [
   ['start-up time added, tracing off', plus(sOff.addedMs, 'ms'), '≤ 5 ms', sOff.addedMs <= 5],
@@ -104,6 +106,18 @@ const rows = [
     hAgent.ratio >= 0.6,
   ],
   ['HTTP req/s, sampler ratio 0.1', `${pct(hRatio.ratio, 1)} of bare`, '≥ 85%', hRatio.ratio >= 0.85],
+  [
+    'HTTP req/s, every request traced + exported from the exporter thread (TRACES_EXPORT_THREAD)',
+    `${pct(hThread.ratio, 1)} of bare, ${pct(hThread.delivered.spans, hThread.delivered.made)} of the spans delivered`,
+    '≥ 80% (issue 22)',
+    hThread.ratio >= 0.8,
+  ],
+  [
+    'ZeroMQ never yielding: spans dropped, batch processor / exporter thread',
+    `${pct(zAgent.dropped, zAgent.spans)} / ${pct(zThread.dropped, zThread.spans)}`,
+    '≤ 5% (issue 22)',
+    zThread.dropped / zThread.spans <= 0.05,
+  ],
   [
     'HTTP server path, CPU added per request (sampler drops / 1 in 10 / all; no network)',
     `${(pathNs('ours', 'off') / 1000).toFixed(1)} / ${(pathNs('ours', 'ratio') / 1000).toFixed(1)} / ${(pathNs('ours', 'on') / 1000).toFixed(1)} µs (instrumentation-http ${(pathNs('upstream', 'off') / 1000).toFixed(1)} / ${(pathNs('upstream', 'ratio') / 1000).toFixed(1)} / ${(pathNs('upstream', 'on') / 1000).toFixed(1)} µs)`,

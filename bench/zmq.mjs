@@ -61,9 +61,15 @@ async function once(contender, count) {
   const consumer = start('zmq-pull.cjs', [String(warmup()), String(count), String(contender.yieldEvery)], contender);
   const { endpoint } = await consumer.next();
   const producer = start('zmq-push.cjs', [endpoint, String(total), String(contender.yieldEvery)], contender);
-  const { msgPerSec } = await consumer.next();
+  const { msgPerSec, cpu } = await consumer.next();
   const dropped = (await producer.exited) + (await consumer.exited);
-  return { msgPerSec, dropped, spans: contender.args.length ? 2 * total : 0 };
+  return {
+    msgPerSec,
+    dropped,
+    spans: contender.args.length ? 2 * total : 0,
+    mainUs: (1e6 * cpu.mainS) / count,
+    processUs: (1e6 * cpu.processS) / count,
+  };
 }
 
 export async function measureZmq() {
@@ -72,11 +78,14 @@ export async function measureZmq() {
   const sink = await startSinkProcess();
   const contenders = zmqContenders(sink);
   const samples = contenders.map(() => []);
+  const cpu = contenders.map(() => ({ main: [], process: [] }));
   const dropped = contenders.map(() => ({ dropped: 0, spans: 0 }));
   for (let i = 0; i < rounds; i++) {
     for (const [j, c] of contenders.entries()) {
       const r = await once(c, count);
       samples[j].push(r.msgPerSec);
+      cpu[j].main.push(r.mainUs);
+      cpu[j].process.push(r.processUs);
       dropped[j].dropped += r.dropped;
       dropped[j].spans += r.spans;
     }
@@ -87,6 +96,8 @@ export async function measureZmq() {
     baseline: c.baseline ?? 0,
     msgPerSec: median(samples[j]),
     runs: samples[j],
+    mainUs: median(cpu[j].main),
+    processUs: median(cpu[j].process),
     ...dropped[j],
   }));
   return { rows, exported, rounds, count };
@@ -99,14 +110,20 @@ export function printZmq({ rows, exported, rounds: r, count: n }) {
   // A producer that never yields to the event loop (await on sends that complete at once) starves the exporter:
   // the agent's bounded span queue then drops what it cannot send, and the table says how much. Each agent row is
   // compared with the bare row of the same shape (never yielding / yielding).
-  console.log('| contender | msgs/s | % of bare | spans dropped by the bounded queue |');
-  console.log('|---|---|---|---|');
+  // CPU per message in the consumer (one CONSUMER span each), from Linux's per-thread accounting: the app's (main)
+  // thread, and the process's other threads (the exporter thread, GC helpers); the added cost is against bare's.
+  console.log(
+    '| contender | msgs/s | % of bare | spans dropped by the bounded queue | consumer CPU µs/msg: app thread (added) / other threads |',
+  );
+  console.log('|---|---|---|---|---|');
   for (const row of rows) {
     const drops = row.spans
       ? `${row.dropped.toLocaleString('en-US')} of ${row.spans.toLocaleString('en-US')} (${((100 * row.dropped) / row.spans).toFixed(0)}%)`
       : '—';
+    const base = rows[row.baseline];
+    const cpu = `${row.mainUs.toFixed(2)} (${row === base ? '—' : `+${(row.mainUs - base.mainUs).toFixed(2)}`}) / ${(row.processUs - row.mainUs).toFixed(2)}`;
     console.log(
-      `| ${row.name} | ${row.msgPerSec.toFixed(0)} | ${((100 * row.msgPerSec) / rows[row.baseline].msgPerSec).toFixed(1)}% | ${drops} |`,
+      `| ${row.name} | ${row.msgPerSec.toFixed(0)} | ${((100 * row.msgPerSec) / base.msgPerSec).toFixed(1)}% | ${drops} | ${cpu} |`,
     );
   }
 }

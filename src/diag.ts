@@ -3,7 +3,7 @@
 // message is printed once so a failing collector yields one warning, not one per batch. Every line passes through
 // a redactor: header values and URL credentials from the configuration never reach the output, whoever wrote
 // the message (the agent, OpenTelemetry, an error message of the transport).
-import type { DiagLogger } from '@opentelemetry/api';
+import type { DiagLogger, DiagLogLevel } from '@opentelemetry/api';
 import type { AgentConfig, LogLevel } from './config/index.js';
 
 const PREFIX = '[@x/trace-agent]';
@@ -101,6 +101,20 @@ export function otelLogger(diag: Diag): DiagLogger {
 }
 
 const SDK_QUEUE_DROP = /^Dropped \d+ spans because maxQueueSize reached$/;
+
+/**
+ * OTEL_LOG_LEVEL as OpenTelemetry's diag levels, by value: importing the enum would load a second copy of
+ * @opentelemetry/api beside the SDK bundle's (this file is not bundled).
+ */
+export const OTEL_DIAG_LEVEL: Record<LogLevel, DiagLogLevel> = {
+  none: 0,
+  error: 30,
+  warn: 50,
+  info: 60,
+  debug: 70,
+  verbose: 80,
+  all: 9999,
+};
 
 /** decodeURIComponent, or the input when it is not valid percent-encoding. */
 export function safeDecode(s: string): string {

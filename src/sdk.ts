@@ -1,14 +1,7 @@
 // Assembles the trace pipeline from OpenTelemetry parts: only what the configuration needs is loaded
 // (@opentelemetry/sdk-node would load every exporter and signal, ~0.5 s), and nothing here throws into the app.
 import * as otelApi from '@opentelemetry/api';
-import {
-  context,
-  DiagLogLevel,
-  diag as otelDiag,
-  propagation,
-  type TextMapPropagator,
-  trace,
-} from '@opentelemetry/api';
+import { context, diag as otelDiag, propagation, type TextMapPropagator, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, setGlobalErrorHandler, W3CBaggagePropagator } from '@opentelemetry/core';
 import {
@@ -19,8 +12,8 @@ import {
   type SpanProcessor,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
-import type { AgentConfig, LogLevel } from './config/index.js';
-import { type Diag, describeError, otelLogger, secretsOf } from './diag.js';
+import type { AgentConfig } from './config/index.js';
+import { type Diag, describeError, OTEL_DIAG_LEVEL, otelLogger, secretsOf } from './diag.js';
 import { registerEsmHook } from './esm-hook.js';
 import { createSpanProcessors } from './exporters/index.js';
 import { userSpanProcessors } from './exporters/user-processors.js';
@@ -34,7 +27,7 @@ import { TraceContextPropagator } from './spans/tracecontext.js';
 import { agentState } from './state.js';
 
 export function startSdk(config: AgentConfig, diag: Diag): void {
-  otelDiag.setLogger(otelLogger(diag), { logLevel: OTEL_LEVEL[config.logLevel], suppressOverrideMessage: true });
+  otelDiag.setLogger(otelLogger(diag), { logLevel: OTEL_DIAG_LEVEL[config.logLevel], suppressOverrideMessage: true });
   // Export failures are reported once per outage by the exporters' wrappers (LazyExporter); the
   // SDK's own per-batch error reports would repeat them with a stack each time.
   setGlobalErrorHandler((err) => diag.debug(`OpenTelemetry SDK error: ${describeError(err)}`));
@@ -81,16 +74,6 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
       (config.exporters.includes('otlp') ? `, ${config.otlp.protocol}` : ''),
   );
 }
-
-const OTEL_LEVEL: Record<LogLevel, DiagLogLevel> = {
-  none: DiagLogLevel.NONE,
-  error: DiagLogLevel.ERROR,
-  warn: DiagLogLevel.WARN,
-  info: DiagLogLevel.INFO,
-  debug: DiagLogLevel.DEBUG,
-  verbose: DiagLogLevel.VERBOSE,
-  all: DiagLogLevel.ALL,
-};
 
 function createSampler({ name, ratio }: AgentConfig['sampler']): Sampler {
   switch (name) {

@@ -3,7 +3,7 @@
 // printed, and an error inside an instrumentation is reported once, not once per request.
 import { DiagLogLevel, diag as otelDiag, trace } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createDiag, otelLogger } from '../src/diag.js';
+import { createDiag, OTEL_DIAG_LEVEL, otelLogger } from '../src/diag.js';
 import { contextRunner } from '../src/instrumentations/http/context.js';
 import { serverRequestStarted } from '../src/instrumentations/http/server.js';
 import { sdkStartSpan } from '../src/spans/span-start.js';
@@ -34,6 +34,18 @@ describe('OpenTelemetry diag routed to the agent', () => {
       '[@x/trace-agent] warn: @x/trace-agent/zeromq: zeromq 7.0.0 is not supported',
       '[@x/trace-agent] warn: @x/trace-agent/zeromq: could not be instrumented: prototype frozen',
     ]);
+  });
+
+  it('OTEL_LOG_LEVEL maps to the API’s diag levels (written by value, not imported)', () => {
+    expect(OTEL_DIAG_LEVEL).toEqual({
+      none: DiagLogLevel.NONE,
+      error: DiagLogLevel.ERROR,
+      warn: DiagLogLevel.WARN,
+      info: DiagLogLevel.INFO,
+      debug: DiagLogLevel.DEBUG,
+      verbose: DiagLogLevel.VERBOSE,
+      all: DiagLogLevel.ALL,
+    });
   });
 
   it('secrets are redacted from OpenTelemetry messages too', () => {

@@ -48,10 +48,8 @@ describe('TRACES_EXPORT_THREAD=true', () => {
 
   it('control, without it: nothing reaches the collector until the loop ends (the batch processor’s timer waits)', async () => {
     const service = 'thread-off-busy';
-    const run = await busyLoop(service, agentEnv(receiver, service, { OTEL_BSP_SCHEDULE_DELAY: '100' }), [
-      '2000',
-      '500',
-    ]);
+    const off = { OTEL_BSP_SCHEDULE_DELAY: '100', TRACES_EXPORT_THREAD: 'false' };
+    const run = await busyLoop(service, agentEnv(receiver, service, off), ['2000', '500']);
     expect(run.code).toBe(0);
     expect(run.atEnd).toBe(0);
     expect(run.logsAtEnd).toBe(0);

@@ -351,8 +351,10 @@ async function startGate(): Promise<{ url: string; set(answer: 'go' | 'stop'): v
 }
 
 function expectQuietStderr(stderr: string[]) {
-  // A handful of distinct diagnostics, each printed once: never a line per batch or per record.
-  expect(stderr.length, stderr.join('\n')).toBeLessThanOrEqual(4);
+  // A handful of distinct diagnostics, each printed once: never a line per batch or per record. Up to 5: with
+  // TRACES_EXPORT_THREAD a full log queue is reported (start and count), where the logs SDK's batch processor drops
+  // silently.
+  expect(stderr.length, stderr.join('\n')).toBeLessThanOrEqual(5);
   expect(new Set(stderr).size).toBe(stderr.length);
   for (const line of stderr) expect(line).toMatch(/^\[@x\/trace-agent\] /);
 }

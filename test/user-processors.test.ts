@@ -51,7 +51,7 @@ describe('ANYSCALE_TRACING_EXPORTER_IMPORT_PATH', () => {
     ['a processor that throws', './test/fixtures/user-processors.cjs:throwing', /onStart threw .*on purpose/],
   ])('%s: one warning, the spans still go to the configured exporter', async (what, importPath, message) => {
     const { spans, warnings } = await run(`processors-bad-${what.replace(/\W+/g, '-')}`, importPath);
-    expect(warnings).toHaveLength(1);
+    expect(warnings, warnings.join('\n')).toHaveLength(1);
     expect(warnings[0]).toMatch(message);
     expect(warnings[0]).toContain('ANYSCALE_TRACING_EXPORTER_IMPORT_PATH');
     expect(spans.length).toBeGreaterThanOrEqual(5);

@@ -23,8 +23,8 @@ import { ThreadSpanProcessor } from './thread/processor.js';
 export function createSpanProcessors(config: AgentConfig, diag: Diag): SpanProcessor[] {
   const threaded = config.exportThread && config.otlp.protocol !== 'http/json';
   if (config.exportThread && !threaded)
-    diag.warn(
-      'TRACES_EXPORT_THREAD: http/json is exported from the app thread; use grpc or http/protobuf for the thread',
+    diag.info(
+      'TRACES_EXPORT_THREAD: http/json is exported from the app thread; grpc and http/protobuf use the exporter thread',
     );
   return createSpanExporters({ ...config, exporters: config.exporters.filter((n) => !threaded || n !== 'otlp') }, diag)
     .map((exporter): SpanProcessor => {

@@ -118,6 +118,11 @@ export class LazyExporter<T> implements Exporter<T>, ExitSink {
     return this.failing && Date.now() < this.lastAttemptAt + RETRY_PERIOD_MS;
   }
 
+  /** When the pause of an outage ends (epoch ms), or 0 when exports are not failing. */
+  pausedUntil(): number {
+    return this.failing ? this.lastAttemptAt + RETRY_PERIOD_MS : 0;
+  }
+
   /** An item dropped before it reached the batch processor's queue (OutageGate): counted with the failed batches. */
   countDropped(count: number): void {
     this.dropped += count;

@@ -23,8 +23,8 @@ export function spanQueueWatch(maxQueueSize: number, diag: Diag): MeterProvider 
 }
 
 /** The same episode reporting for a drop the caller sees itself; `startMessage` opens an episode. */
-export function dropWatch(startMessage: string, diag: Diag): QueueWatch {
-  const watch = new QueueWatch(startMessage, diag);
+export function dropWatch(startMessage: string, diag: Diag, noun = 'span'): QueueWatch {
+  const watch = new QueueWatch(startMessage, diag, noun);
   watches.add(watch);
   return watch;
 }
@@ -43,6 +43,7 @@ export class QueueWatch {
   constructor(
     private readonly startMessage: string,
     private readonly diag: Diag,
+    private readonly noun = 'span',
   ) {}
 
   meter(): Meter {
@@ -79,7 +80,7 @@ export class QueueWatch {
     clearInterval(this.timer);
     this.timer = undefined;
     const seconds = ((this.lastDropAt - this.startedAt) / 1000).toFixed(1);
-    this.diag.notice(`${this.dropped} span(s) dropped (queue full) over ${seconds} s`);
+    this.diag.notice(`${this.dropped} ${this.noun}(s) dropped (queue full) over ${seconds} s`);
     this.dropped = 0;
   }
 }

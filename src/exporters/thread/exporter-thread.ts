@@ -4,9 +4,10 @@
 // event loop: an app thread that never yields still gets its spans out. Started with no preload and no environment,
 // so the agent does not start again in here; loads the OTLP exporter bundle when it first exports.
 import { parentPort, workerData } from 'node:worker_threads';
+import { diag as otelDiag } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { BatchConfig, LogLevel, OtlpConfig } from '../../config/index.js';
-import { createDiag, type Diag } from '../../diag.js';
+import { createDiag, type Diag, OTEL_DIAG_LEVEL, otelLogger } from '../../diag.js';
 import { LazyExporter } from '../lazy.js';
 import type { MessageParts } from '../otlp-encoder.js';
 import type { Signal } from '../otlp-wire.js';
@@ -16,6 +17,8 @@ import { FAILURE, KIND, RingReader, SLOT } from './ring.js';
 /** One signal's ring and how to export it; plain data only (it crosses the thread boundary by structured clone). */
 export interface RingSpec {
   sab: SharedArrayBuffer;
+  /** Date.now() when the ring was made: SLOT.pausedUntil counts from it (an Int32 cannot hold epoch ms). */
+  epoch: number;
   signal: Signal;
   otlp: OtlpConfig;
   batch: BatchConfig;
@@ -55,21 +58,31 @@ function classify(error: Error | undefined): [failure: number, status: number] {
   return [FAILURE.network, 0];
 }
 
+const headers: Int32Array[] = [];
+/** Each ring loop's wake-up: a 'wake' message from the app's thread calls them all. */
+const wakers = new Set<() => void>();
+
+/**
+ * The thread's diagnostics, as the app thread's (and OpenTelemetry's own, so OTEL_LOG_LEVEL=debug shows the
+ * exporter's lines). Once the app's thread is in its 'exit' event it reports what was not delivered itself: a line
+ * written here then would reach stderr through the app's thread, which is about to end, or not at all.
+ */
+function threadDiag(level: LogLevel, secrets: string[]): Diag {
+  const own = createDiag(level, secrets);
+  const exiting = () => headers.some((h) => Atomics.load(h, SLOT.exiting) !== 0);
+  const quiet = (write: (message: string) => void) => (message: string) => {
+    if (!exiting()) write(message);
+  };
+  const diag: Diag = { ...own, warn: quiet(own.warn), notice: quiet(own.notice), error: quiet(own.error) };
+  otelDiag.setLogger(otelLogger(diag), { logLevel: OTEL_DIAG_LEVEL[level], suppressOverrideMessage: true });
+  return diag;
+}
+
 /** Exports one signal's ring, on this thread's event loop, until the thread ends. */
-function run(d: RingSpec, own: Diag): void {
+function run(d: RingSpec, diag: Diag): void {
   const ring = new RingReader(d.sab);
   const header = ring.header;
-  // Once the app's thread is in its 'exit' event, it reports what was not delivered itself: a line written here
-  // then would reach stderr through the app's thread, which is about to end, or not at all.
-  const quietAtExit = (write: (message: string) => void) => (message: string) => {
-    if (Atomics.load(header, SLOT.exiting) === 0) write(message);
-  };
-  const diag: Diag = {
-    ...own,
-    warn: quietAtExit(own.warn),
-    notice: quietAtExit(own.notice),
-    error: quietAtExit(own.error),
-  };
+  headers.push(header);
   const scopes = new Map<number, MessageParts>();
   let resource: MessageParts = { head: new Uint8Array(0), tail: new Uint8Array(0) };
 
@@ -102,6 +115,7 @@ function run(d: RingSpec, own: Diag): void {
       else if (kind === KIND.resource) resource = unpackParts(payload);
       return items.length < d.batch.maxExportBatchSize;
     });
+    if (items.length) Atomics.add(header, SLOT.taken, items.length);
     return items;
   };
   const pump = (): void => {
@@ -109,8 +123,12 @@ function run(d: RingSpec, own: Diag): void {
       const items = takeBatch();
       if (items.length === 0) return;
       inFlight++;
+      const droppedMeanwhile = Atomics.exchange(header, SLOT.outageDropped, 0);
+      if (droppedMeanwhile) exporter.countDropped(droppedMeanwhile);
       exporter.export(items, (result: ExportResult) => {
         inFlight--;
+        const until = exporter.pausedUntil();
+        Atomics.store(header, SLOT.pausedUntil, until && Math.max(1, until - d.epoch));
         if (result.code === 0) Atomics.add(header, SLOT.delivered, items.length);
         else {
           const [failure, status] = classify(result.error);
@@ -118,23 +136,38 @@ function run(d: RingSpec, own: Diag): void {
           Atomics.store(header, SLOT.lastStatus, status);
           Atomics.add(header, SLOT.failed, items.length);
         }
-        ring.wake(); // this thread's own wait below: take the next batch now
+        wake(); // the loop's wait below: take the next batch now
       });
     }
   };
 
+  // Waits end on the batch delay, an export's end, or a message from the app's thread (a full batch, a flush).
+  // Not Atomics.waitAsync: on Node 24 a notify from another thread did not always resolve it until some other event
+  // woke that thread's loop (seen as 5 s flushes at exit); a message always wakes it.
+  let wakeUp: (() => void) | undefined;
+  const wake = () => {
+    const resolve = wakeUp;
+    wakeUp = undefined;
+    resolve?.();
+  };
+  wakers.add(wake);
   const loop = async (): Promise<void> => {
     Atomics.store(header, SLOT.alive, 1);
     for (;;) {
-      const seen = Atomics.load(header, SLOT.wake);
       const asked = Atomics.load(header, SLOT.flushAsked);
       pump();
       if (asked !== Atomics.load(header, SLOT.flushDone) && inFlight === 0 && ring.used() === 0) {
         Atomics.store(header, SLOT.flushDone, asked);
-        Atomics.notify(header, SLOT.flushDone);
+        Atomics.notify(header, SLOT.flushDone); // the app's thread waiting at exit (Atomics.wait)
+        parentPort?.postMessage({ signal: d.signal, flushed: asked }); // or asynchronously
       }
-      const wait = Atomics.waitAsync(header, SLOT.wake, seen, d.batch.scheduledDelayMs);
-      if (wait.async) await wait.value;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(wake, d.batch.scheduledDelayMs);
+        wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
     }
   };
   void loop();
@@ -142,10 +175,10 @@ function run(d: RingSpec, own: Diag): void {
 
 const data = workerData as ExportThreadData | undefined;
 if (Array.isArray(data?.rings)) {
-  const diag = createDiag(data.logLevel, data.secrets);
+  const diag = threadDiag(data.logLevel, data.secrets);
   for (const ring of data.rings) run(ring, diag);
-  parentPort?.on('message', (ring: RingSpec) => run(ring, diag));
-  // A pending Atomics.waitAsync does not keep a thread's event loop alive; this does (the app's thread unrefs the
-  // worker, so it never keeps the process alive).
-  setInterval(() => undefined, 2 ** 30);
+  parentPort?.on('message', (message: RingSpec | 'wake') => {
+    if (message === 'wake') for (const wake of wakers) wake();
+    else run(message, diag);
+  });
 }

@@ -39,6 +39,32 @@ class ExporterThread {
 
   private users = 0;
 
+  /** Wakes the thread's loops before their batch delay (a full batch, a flush). */
+  wake(): void {
+    this.worker?.postMessage('wake');
+  }
+
+  /** Resolves once `signal`'s flush number `asked` is done, or at `deadline` (epoch ms), or if the thread ends. */
+  flushed(signal: string, asked: number, deadline: number): Promise<void> {
+    if (!this.worker) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter: { signal: string; asked: number; done: () => void } = { signal, asked, done: () => {} };
+      const timer = setTimeout(() => waiter.done(), Math.max(0, deadline - Date.now()));
+      waiter.done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        resolve();
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  private readonly waiters = new Set<{ signal: string; asked: number; done: () => void }>();
+
+  private onMessage(m: { signal?: string; flushed?: number }): void {
+    for (const w of this.waiters) if (m.signal === w.signal && Number(m.flushed) - w.asked >= 0) w.done();
+  }
+
   add(ring: RingSpec): void {
     this.users++;
     this.rings.push(ring);
@@ -54,8 +80,12 @@ class ExporterThread {
       this.worker = new Worker(require.resolve('@x/trace-agent/internal/export-thread'), {
         workerData: data,
         execArgv: [], // no preload: the agent must not start in its own exporter thread
-        env: {},
+        env: threadEnv(),
         name: '@x/trace-agent exporter',
+      });
+      this.worker.on('message', (m) => this.onMessage(m));
+      this.worker.on('exit', () => {
+        for (const w of this.waiters) w.done();
       });
       this.worker.on('error', (err) => {
         this.broken = true;
@@ -82,6 +112,17 @@ class ExporterThread {
 
 let thread: ExporterThread | undefined;
 
+/**
+ * The app's environment (grpc-js reads GRPC_VERBOSITY/GRPC_TRACE, proxies and more from it) without what would
+ * start the agent, should a preload still reach the thread.
+ */
+function threadEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env))
+    if (value !== undefined && !/^(TRACES_ENABLE|OTEL_EXPORT_ENABLED|NODE_OPTIONS)$/.test(key)) env[key] = value;
+  return env;
+}
+
 export interface HandOffOptions<T> {
   signal: Signal;
   otlp: OtlpConfig;
@@ -96,6 +137,7 @@ export class HandOff<T extends Handed> implements ExitSink {
   private readonly ring: RingWriter;
   private readonly drops: QueueWatch;
   private readonly thread: ExporterThread;
+  private readonly epoch: number;
   private resourceSent = false;
   private readonly scopeIds = new Map<Handed['instrumentationScope'], number>();
   private readonly scopeKeys = new Map<string, number>();
@@ -109,16 +151,18 @@ export class HandOff<T extends Handed> implements ExitSink {
     const bytes = Math.min(64 << 20, Math.max(256 << 10, o.batch.maxQueueSize * BYTES_PER_QUEUED_ITEM));
     const sab = createRingBuffer(bytes);
     this.ring = new RingWriter(sab);
+    this.epoch = Date.now();
     const noun = NOUNS[o.signal];
     const variable = o.signal === 'traces' ? 'OTEL_BSP_MAX_QUEUE_SIZE' : 'OTEL_BLRP_MAX_QUEUE_SIZE';
     this.drops = dropWatch(
       `${noun} queue full (${bytes >> 10} KiB hand-off buffer to the exporter thread, from ${variable}): new ` +
         `${noun}s are dropped until the exporter catches up; the count follows when it does`,
       o.diag,
+      noun,
     );
     thread ??= new ExporterThread(o.logLevel, o.secrets, o.diag);
     this.thread = thread;
-    this.thread.add({ sab, signal: o.signal, otlp: o.otlp, batch: o.batch });
+    this.thread.add({ sab, epoch: this.epoch, signal: o.signal, otlp: o.otlp, batch: o.batch });
     registerExitSink(this);
     setTimeout(() => this.thread.start(), WARM_UP_DELAY_MS).unref();
   }
@@ -126,14 +170,27 @@ export class HandOff<T extends Handed> implements ExitSink {
   /** Encodes the item into the ring; a full ring (or an item that cannot be encoded) drops it. Never throws. */
   hand(item: T): void {
     try {
-      if (!this.resourceSent) this.resourceSent = this.putParts(KIND.resource, 0, encodeResourceParts(item.resource));
+      // Inside an outage, between two attempts: the item would only be dropped there; it dies young here instead.
+      const pausedUntil = Atomics.load(this.ring.header, SLOT.pausedUntil);
+      if (pausedUntil !== 0 && Date.now() - this.epoch < pausedUntil) {
+        Atomics.add(this.ring.header, SLOT.outageDropped, 1);
+        return;
+      }
+      if (
+        !this.resourceSent &&
+        !(this.resourceSent = this.putParts(KIND.resource, 0, encodeResourceParts(item.resource)))
+      )
+        return this.drops.drop(1); // the resource goes first: the thread puts it in front of every request
+      // The queue holds at most OTEL_BSP/BLRP_MAX_QUEUE_SIZE items, as the batch processor's; the ring's bytes bound it too.
+      if (this.handedOver - Atomics.load(this.ring.header, SLOT.taken) >= this.o.batch.maxQueueSize)
+        return this.drops.drop(1);
       const scope = this.scopeId(item.instrumentationScope);
       if (scope === undefined || !this.ring.put(KIND.span, scope, this.o.encode(item))) return this.drops.drop(1);
       this.handedOver++;
       if (++this.sinceWake >= this.o.batch.maxExportBatchSize) {
         this.sinceWake = 0;
         this.thread.start();
-        this.ring.wake();
+        this.thread.wake();
       }
     } catch (err) {
       this.o.diag.debug(`${NOUNS[this.o.signal]} not exported: cannot encode it (${describeError(err)})`);
@@ -169,7 +226,7 @@ export class HandOff<T extends Handed> implements ExitSink {
   private askFlush(): number | undefined {
     if (this.handedOver === 0 || !this.thread.start()) return undefined;
     const asked = Atomics.add(this.ring.header, SLOT.flushAsked, 1) + 1;
-    this.ring.wake();
+    this.thread.wake();
     return asked;
   }
 
@@ -179,18 +236,8 @@ export class HandOff<T extends Handed> implements ExitSink {
 
   async forceFlush(): Promise<void> {
     const asked = this.askFlush();
-    if (asked === undefined) return;
-    const deadline = Date.now() + this.o.batch.exportTimeoutMs;
-    const header = this.ring.header;
-    while (!this.flushed(asked) && Date.now() < deadline) {
-      const wait = Atomics.waitAsync(
-        header,
-        SLOT.flushDone,
-        Atomics.load(header, SLOT.flushDone),
-        deadline - Date.now(),
-      );
-      if (wait.async) await wait.value;
-    }
+    if (asked === undefined || this.flushed(asked)) return;
+    await this.thread.flushed(this.o.signal, asked, Date.now() + this.o.batch.exportTimeoutMs);
   }
 
   async shutdown(): Promise<void> {

@@ -15,8 +15,8 @@ export const SLOT = {
   write: 0,
   /** Next byte offset the reader takes; the writer may reuse everything before it. */
   read: 1,
-  /** Bumped (and notified) to wake the reader before its timer: a batch is ready, a flush is asked. */
-  wake: 2,
+  /** (unused) */
+  spare: 2,
   /** Flushes asked for (by the app's thread) and done (by the exporter thread): done >= asked means delivered. */
   flushAsked: 3,
   flushDone: 4,
@@ -30,6 +30,14 @@ export const SLOT = {
   lastStatus: 9,
   /** 1 once the app's thread ends (its 'exit' event): the thread then leaves the reporting to it. */
   exiting: 10,
+  /** Items the exporter thread has taken from the ring: handed over less taken is the queue's length. */
+  taken: 11,
+  /**
+   * While exports fail, when the pause before the next attempt ends (ms after RingSpec.epoch; 0: not failing), and
+   * the items the app's thread dropped meanwhile instead of queueing them (see OutageGate in lazy.ts).
+   */
+  pausedUntil: 12,
+  outageDropped: 13,
 } as const;
 
 export const FAILURE = { network: 1, rejected: 2, timeout: 3 } as const;
@@ -64,12 +72,6 @@ class Ring {
     const w = Atomics.load(this.header, SLOT.write);
     const r = Atomics.load(this.header, SLOT.read);
     return w >= r ? w - r : this.capacity - r + w;
-  }
-
-  /** Wakes the reader if it waits. */
-  wake(): void {
-    Atomics.add(this.header, SLOT.wake, 1);
-    Atomics.notify(this.header, SLOT.wake);
   }
 }
 
