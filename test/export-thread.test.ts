@@ -38,7 +38,8 @@ describe('TRACES_EXPORT_THREAD=true', () => {
     const run = await busyLoop(service, env(service), ['2000', '500']);
     expect(run.code, run.app.stderr.join('\n')).toBe(0);
     expect(run.atEnd).toBeGreaterThan(run.made / 4); // a 2 s loop: the first batches left within its first second
-    expect(run.logsAtEnd).toBe(1); // the console line printed before the loop, as a log record
+    // The console line printed before the loop, as a log record (the one printed after it may be there as well).
+    expect(run.logsAtEnd).toBeGreaterThanOrEqual(1);
     const [start] = await receiver.waitForLogs({ where: byService(service), count: 2 });
     expect(start?.body).toBe(JSON.stringify({ loop: 'start' }));
     await receiver.waitForSpans({ where: byService(service), count: run.made });

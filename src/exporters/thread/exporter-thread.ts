@@ -109,19 +109,40 @@ function run(d: RingSpec, diag: Diag): void {
   /** Takes up to one batch of items from the ring (scope and resource records update the tables on the way). */
   const takeBatch = (): Item[] => {
     const items: Item[] = [];
+    // The batch's records are copied into one buffer, sized by a first walk over their headers.
+    const batch = Buffer.allocUnsafe(ring.measure(d.batch.maxExportBatchSize));
+    let at = 0;
     ring.take((kind, id, payload) => {
-      if (kind === KIND.span) items.push({ scope: id, bytes: payload });
-      else if (kind === KIND.scope) scopes.set(id, unpackParts(payload));
-      else if (kind === KIND.resource) resource = unpackParts(payload);
+      if (kind === KIND.span) {
+        let bytes: Uint8Array;
+        if (at + payload.length <= batch.length) {
+          batch.set(payload, at);
+          bytes = batch.subarray(at, (at += payload.length));
+        } else bytes = payload.slice();
+        items.push({ scope: id, bytes });
+      } else if (kind === KIND.scope) scopes.set(id, unpackParts(payload.slice()));
+      else if (kind === KIND.resource) resource = unpackParts(payload.slice());
       return items.length < d.batch.maxExportBatchSize;
     });
     if (items.length) Atomics.add(header, SLOT.taken, items.length);
     return items;
   };
-  const pump = (): void => {
+  let lastExportAt = 0;
+  /**
+   * Exports while a request may start: a full batch at once; a partial one only once the batch delay has passed
+   * since the last export, or for a flush. (Sending whatever had arrived as soon as the previous request ended made
+   * requests of a few spans each under load: ~5 µs of this thread's CPU per span, against ~1 µs in full batches.)
+   */
+  const pump = (flushing: boolean): void => {
     while (inFlight < MAX_IN_FLIGHT) {
+      const waiting = Atomics.load(header, SLOT.handed) - Atomics.load(header, SLOT.taken);
+      const due = flushing || Date.now() - lastExportAt >= d.batch.scheduledDelayMs;
+      if (waiting > 0 && waiting < (due ? 1 : d.batch.maxExportBatchSize)) return;
+      // With nothing waiting this still takes the scope and resource records written ahead of any item (and any
+      // item that came meanwhile), so that an empty ring reads as empty.
       const items = takeBatch();
       if (items.length === 0) return;
+      lastExportAt = Date.now();
       inFlight++;
       const droppedMeanwhile = Atomics.exchange(header, SLOT.outageDropped, 0);
       if (droppedMeanwhile) exporter.countDropped(droppedMeanwhile);
@@ -155,7 +176,7 @@ function run(d: RingSpec, diag: Diag): void {
     Atomics.store(header, SLOT.alive, 1);
     for (;;) {
       const asked = Atomics.load(header, SLOT.flushAsked);
-      pump();
+      pump(asked !== Atomics.load(header, SLOT.flushDone));
       if (asked !== Atomics.load(header, SLOT.flushDone) && inFlight === 0 && ring.used() === 0) {
         Atomics.store(header, SLOT.flushDone, asked);
         Atomics.notify(header, SLOT.flushDone); // the app's thread waiting at exit (Atomics.wait)

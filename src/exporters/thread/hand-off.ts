@@ -186,7 +186,7 @@ export class HandOff<T extends Handed> implements ExitSink {
         return this.drops.drop(1);
       const scope = this.scopeId(item.instrumentationScope);
       if (scope === undefined || !this.ring.put(KIND.span, scope, this.o.encode(item))) return this.drops.drop(1);
-      this.handedOver++;
+      Atomics.store(this.ring.header, SLOT.handed, ++this.handedOver);
       if (++this.sinceWake >= this.o.batch.maxExportBatchSize) {
         this.sinceWake = 0;
         this.thread.start();
