@@ -44,10 +44,10 @@ describe('exporter thread ring', () => {
     for (let round = 0; round < 500; round++) {
       for (let k = 0; k < 3; k++) {
         const size = 1 + ((next * 37) % 200);
-        if (writer.put(KIND.span, next % 65536, payload(next, size))) next++;
+        if (writer.put(KIND.item, next % 65536, payload(next, size))) next++;
       }
       reader.take((kind, id, bytes) => {
-        expect(kind).toBe(KIND.span);
+        expect(kind).toBe(KIND.item);
         expect(bytes.length).toBe(1 + ((id * 37) % 200));
         expect(bytes.every((b) => b === id % 251)).toBe(true);
         got.push(id);
@@ -64,15 +64,15 @@ describe('exporter thread ring', () => {
     const writer = new RingWriter(sab);
     const reader = new RingReader(sab);
     let accepted = 0;
-    while (writer.put(KIND.span, accepted, payload(accepted, 50))) accepted++;
+    while (writer.put(KIND.item, accepted, payload(accepted, 50))) accepted++;
     expect(accepted).toBe(4); // 4 × 60 bytes of 256: a fifth would overwrite unread data
-    expect(writer.put(KIND.span, 99, payload(99, 300))).toBe(false);
+    expect(writer.put(KIND.item, 99, payload(99, 300))).toBe(false);
     const ids: number[] = [];
     reader.take((_k, id) => {
       ids.push(id);
       return true;
     });
     expect(ids).toEqual([0, 1, 2, 3]);
-    expect(writer.put(KIND.span, 4, payload(4, 50))).toBe(true);
+    expect(writer.put(KIND.item, 4, payload(4, 50))).toBe(true);
   });
 });

@@ -115,7 +115,7 @@ export class LazyExporter<T> implements Exporter<T>, ExitSink {
 
   /** Inside an outage, between two attempts: items would only be dropped (see RETRY_PERIOD_MS). */
   paused(): boolean {
-    return this.failing && Date.now() < this.lastAttemptAt + RETRY_PERIOD_MS;
+    return Date.now() < this.pausedUntil();
   }
 
   /** When the pause of an outage ends (epoch ms), or 0 when exports are not failing. */

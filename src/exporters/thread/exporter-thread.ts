@@ -113,7 +113,7 @@ function run(d: RingSpec, diag: Diag): void {
     const batch = Buffer.allocUnsafe(ring.measure(d.batch.maxExportBatchSize));
     let at = 0;
     ring.take((kind, id, payload) => {
-      if (kind === KIND.span) {
+      if (kind === KIND.item) {
         let bytes: Uint8Array;
         if (at + payload.length <= batch.length) {
           batch.set(payload, at);
@@ -173,7 +173,6 @@ function run(d: RingSpec, diag: Diag): void {
   };
   wakers.add(wake);
   const loop = async (): Promise<void> => {
-    Atomics.store(header, SLOT.alive, 1);
     for (;;) {
       const asked = Atomics.load(header, SLOT.flushAsked);
       pump(asked !== Atomics.load(header, SLOT.flushDone));

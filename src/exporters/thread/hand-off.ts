@@ -26,9 +26,18 @@ export interface Handed {
 }
 
 /** The process's exporter thread: started once, given each signal's ring (also rings added after it started). */
+interface FlushWaiter {
+  signal: string;
+  asked: number;
+  done: () => void;
+}
+
 class ExporterThread {
   private worker: import('node:worker_threads').Worker | undefined;
   private readonly rings: RingSpec[] = [];
+  /** Signals using the thread: the last one to shut down stops it. */
+  private users = 0;
+  private readonly waiters = new Set<FlushWaiter>();
   broken = false;
 
   constructor(
@@ -36,8 +45,6 @@ class ExporterThread {
     private readonly secrets: string[],
     private readonly diag: Diag,
   ) {}
-
-  private users = 0;
 
   /** Wakes the thread's loops before their batch delay (a full batch, a flush). */
   wake(): void {
@@ -48,18 +55,19 @@ class ExporterThread {
   flushed(signal: string, asked: number, deadline: number): Promise<void> {
     if (!this.worker) return Promise.resolve();
     return new Promise((resolve) => {
-      const waiter: { signal: string; asked: number; done: () => void } = { signal, asked, done: () => {} };
       const timer = setTimeout(() => waiter.done(), Math.max(0, deadline - Date.now()));
-      waiter.done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(waiter);
-        resolve();
+      const waiter: FlushWaiter = {
+        signal,
+        asked,
+        done: () => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve();
+        },
       };
       this.waiters.add(waiter);
     });
   }
-
-  private readonly waiters = new Set<{ signal: string; asked: number; done: () => void }>();
 
   private onMessage(m: { signal?: string; flushed?: number }): void {
     for (const w of this.waiters) if (m.signal === w.signal && Number(m.flushed) - w.asked >= 0) w.done();
@@ -185,7 +193,7 @@ export class HandOff<T extends Handed> implements ExitSink {
       if (this.handedOver - Atomics.load(this.ring.header, SLOT.taken) >= this.o.batch.maxQueueSize)
         return this.drops.drop(1);
       const scope = this.scopeId(item.instrumentationScope);
-      if (scope === undefined || !this.ring.put(KIND.span, scope, this.o.encode(item))) return this.drops.drop(1);
+      if (scope === undefined || !this.ring.put(KIND.item, scope, this.o.encode(item))) return this.drops.drop(1);
       Atomics.store(this.ring.header, SLOT.handed, ++this.handedOver);
       if (++this.sinceWake >= this.o.batch.maxExportBatchSize) {
         this.sinceWake = 0;

@@ -15,13 +15,9 @@ export const SLOT = {
   write: 0,
   /** Next byte offset the reader takes; the writer may reuse everything before it. */
   read: 1,
-  /** (unused) */
-  spare: 2,
   /** Flushes asked for (by the app's thread) and done (by the exporter thread): done >= asked means delivered. */
   flushAsked: 3,
   flushDone: 4,
-  /** 1 once the exporter thread runs its loop. */
-  alive: 5,
   /** Spans the exporter thread delivered, and spans whose export failed (or that it dropped in an outage). */
   delivered: 6,
   failed: 7,
@@ -48,7 +44,8 @@ const HEADER_BYTES = 64;
 const RECORD_HEADER = 8;
 const WRAP = 0xffffffff;
 
-export const KIND = { span: 1, scope: 2, resource: 3 } as const;
+/** An item (a span or a log record), a scope it refers to by id, the resource every request starts with. */
+export const KIND = { item: 1, scope: 2, resource: 3 } as const;
 
 export function createRingBuffer(dataBytes: number): SharedArrayBuffer {
   return new SharedArrayBuffer(HEADER_BYTES + (Math.ceil(dataBytes / 4) * 4 || 4));
