@@ -69,9 +69,9 @@ class ExporterThread {
     });
   }
 
-  private onMessage(m: { signal?: string; flushed?: number }): void {
+  private readonly onMessage = (m: { signal?: string; flushed?: number }): void => {
     for (const w of this.waiters) if (m.signal === w.signal && Number(m.flushed) - w.asked >= 0) w.done();
-  }
+  };
 
   add(ring: RingSpec): void {
     this.users++;
@@ -91,7 +91,7 @@ class ExporterThread {
         env: threadEnv(),
         name: '@x/trace-agent exporter',
       });
-      this.worker.on('message', (m) => this.onMessage(m));
+      this.worker.on('message', this.onMessage);
       this.worker.on('exit', () => {
         for (const w of this.waiters) w.done();
       });
@@ -232,7 +232,12 @@ export class HandOff<T extends Handed> implements ExitSink {
 
   /** Asks the thread to export everything in the ring; the number to wait for in SLOT.flushDone. */
   private askFlush(): number | undefined {
-    if (this.handedOver === 0 || !this.thread.start()) return undefined;
+    // Nothing outstanding: no work is scheduled, so a flush in 'beforeExit' lets the process end (asking anyway made
+    // the loop busy again, 'beforeExit' fire again, and so on: on Node 22 one run in five never ended).
+    const header = this.ring.header;
+    if (this.handedOver - Atomics.load(header, SLOT.delivered) - Atomics.load(header, SLOT.failed) <= 0)
+      return undefined;
+    if (!this.thread.start()) return undefined;
     const asked = Atomics.add(this.ring.header, SLOT.flushAsked, 1) + 1;
     this.thread.wake();
     return asked;
