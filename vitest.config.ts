@@ -11,6 +11,7 @@ const UNIT = [
   'logs-console-records',
   'logs-format',
   'otlp-encoder',
+  'otlp-exporter',
   'export-thread-parts',
   'receiver',
   'require-hook',

@@ -1,7 +1,8 @@
 // Bundles what `tsc -p .` compiled one file per module into the four files the agent actually loads:
 //   dist/register.js             the entry (tracing off stops here): agent start-up decision + public API facade
 //   dist/src/sdk.js              the pipeline, loaded only when tracing is on
-//   dist/src/exporters/otlp.js   the OTLP exporters, loaded after start-up (see src/exporters/lazy.ts)
+//   dist/src/exporters/otlp.js   the OTLP exporter, loaded after start-up (see src/exporters/lazy.ts)
+//   dist/src/exporters/official.js   the official OTLP exporters, loaded only for gRPC through a proxy
 //   dist/src/exporters/thread/exporter-thread.js   the exporter thread's program (TRACES_EXPORT_THREAD)
 // Run by `npm run bundle` after tsc (which still emits
 // every module for the lazily required parts and the type declarations).
@@ -110,12 +111,18 @@ const results = await Promise.all([
     outfile: join(root, 'dist/src/sdk.js'),
     plugins: [oneCopyOfOpenTelemetry, filteredRequireHook],
   }),
-  // Not for the exporter bundle: the ES build of otlp-grpc-exporter-base requires @grpc/grpc-js through
-  // createRequire(import.meta.url), which a CommonJS bundle cannot express (and it loads after start-up anyway).
   build({
     ...common,
     entryPoints: [join(root, 'src/exporters/otlp.ts')],
     outfile: join(root, 'dist/src/exporters/otlp.js'),
+    plugins: [oneCopyOfOpenTelemetry],
+  }),
+  // Not for the official exporters' bundle: the ES build of otlp-grpc-exporter-base requires @grpc/grpc-js through
+  // createRequire(import.meta.url), which a CommonJS bundle cannot express (and it loads after start-up anyway).
+  build({
+    ...common,
+    entryPoints: [join(root, 'src/exporters/official.ts')],
+    outfile: join(root, 'dist/src/exporters/official.js'),
   }),
   // The exporter thread's program (TRACES_EXPORT_THREAD): one file for the thread to load; it requires the OTLP
   // exporter bundle above when it first exports.
@@ -137,6 +144,7 @@ const results = await Promise.all([
 for (const file of [
   'dist/src/sdk.js',
   'dist/src/exporters/otlp.js',
+  'dist/src/exporters/official.js',
   'dist/src/exporters/thread/exporter-thread.js',
   'dist/register.js',
 ]) {

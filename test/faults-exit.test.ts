@@ -129,6 +129,28 @@ describe('the exit flush is bounded and reports failure once', () => {
     expect(withAgent.stderr.filter((l) => !lines.includes(l))).toEqual(without.stderr);
   });
 
+  it.each(['grpc', 'http/protobuf', 'http/json'])(
+    'collector refusing connections at a natural end (%s): the app ends at once, one line per signal',
+    async (protocol) => {
+      const env = agentEnv('exit-refused', {
+        EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+        OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+        TRACES_SHUTDOWN_TIMEOUT_MS: '10000',
+      });
+      const started = Date.now();
+      const run = await traced('exitcode', env);
+      const elapsed = Date.now() - started;
+      expect(run.code).toBe(4);
+      // Refused is final for this export (the outage pacing retries later): no waiting out the 10 s shutdown bound.
+      expect(elapsed).toBeLessThan(4000);
+      const lines = agentLines(run.stderr);
+      expect(lines).toEqual([
+        expect.stringMatching(/warn: span export to http:\/\/127\.0\.0\.1:9\S* failed \(connect ECONNREFUSED/),
+        expect.stringMatching(/warn: log record export to http:\/\/127\.0\.0\.1:9\S* failed \(connect ECONNREFUSED/),
+      ]);
+    },
+  );
+
   it('collector that never answers: the exit waits at most TRACES_SHUTDOWN_TIMEOUT_MS', async () => {
     const hanging = await h.receiver({ mode: 'hang' });
     try {

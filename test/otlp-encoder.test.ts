@@ -12,8 +12,6 @@ import {
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
 import { describe, expect, it } from 'vitest';
-import { createDiag } from '../src/diag.js';
-import { createOtlpExporter } from '../src/exporters/otlp.js';
 import { encodeLogsExportRequest, encoderCacheSize, encodeTraceExportRequest } from '../src/exporters/otlp-encoder.js';
 import { recordSpans, variedSpans } from './helpers/varied-spans.js';
 
@@ -155,22 +153,4 @@ describe('OTLP span encoder', () => {
       ).toBe(true);
     }
   });
-
-  const encoders = { traces: encodeTraceExportRequest, logs: encodeLogsExportRequest };
-  for (const signal of ['traces', 'logs'] as const) {
-    for (const protocol of ['grpc', 'http/protobuf'] as const) {
-      it(`is the serializer the ${protocol} ${signal} exporter uses`, async () => {
-        const url = protocol === 'grpc' ? 'http://127.0.0.1:1' : `http://127.0.0.1:1/v1/${signal}`;
-        const exporter = createOtlpExporter(
-          signal,
-          { protocol, url, headers: {}, compression: 'none', timeoutMs: 1000 },
-          createDiag('error'),
-        );
-        const serializer = (exporter as unknown as { _delegate: { _serializer: { serializeRequest: unknown } } })
-          ._delegate._serializer;
-        expect(serializer.serializeRequest).toBe(encoders[signal]);
-        await exporter.shutdown();
-      });
-    }
-  }
 });

@@ -61,7 +61,7 @@ export function httpTransport(
 }
 
 /** The PEM files configured; one that cannot be read is warned about (by variable, never its content) and skipped. */
-function tlsFiles(otlp: OtlpConfig, diag: Diag, signal: Signal): TlsFiles {
+export function tlsFiles(otlp: OtlpConfig, diag: Diag, signal: Signal): TlsFiles {
   return readTlsFiles(otlp, (spec, file, err) =>
     diag.warn(`${tlsVariables(signal, spec.suffix)}: cannot read ${file} (${describeError(err)}); ignoring it`),
   );
