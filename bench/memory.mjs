@@ -13,12 +13,11 @@ import { cleanEnv, freePort, machineLine, root } from './lib.mjs';
 
 export async function measureMemory() {
   const port = await freePort(); // free a moment ago: nothing listens there
-  const down = await memoryRun({
-    EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
-    OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
-  });
+  const otlp = { EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
+  const down = await memoryRun(otlp);
+  const thread = await memoryRun({ ...otlp, TRACES_EXPORT_THREAD: 'true' }); // issue 22: a second isolate
   const control = await memoryRun({ TRACES_EXPORTER: 'none' });
-  return { ...down, control };
+  return { ...down, thread, control };
 }
 
 async function memoryRun(env) {
@@ -65,6 +64,10 @@ export function printMemory(m) {
   const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)} MiB`;
   console.log(
     `growth ${signed(m.growthMiB)} (peak ${m.peakMiB.toFixed(1)} MiB), second half ${signed(m.secondHalfMiB)}, of which V8 new space ${signed(m.secondHalfNewSpaceMiB)}`,
+  );
+  const t = m.thread;
+  console.log(
+    `exporter thread (TRACES_EXPORT_THREAD=true): growth ${signed(t.growthMiB)} (peak ${t.peakMiB.toFixed(1)} MiB), second half ${signed(t.secondHalfMiB)}`,
   );
   const c = m.control;
   console.log(

@@ -52,8 +52,10 @@ const seconds = (Date.now() - t0) / 1000;
 
 // ---- the one table ------------------------------------------------------------------------------------------
 const byName = (rows, prefix) => rows.find((r) => r.name.startsWith(prefix));
-const [sBare, sOff, sOn, sOfficial] = startup;
-const [eBare, , eOn, eOfficial] = startupExpress;
+const [sBare, sOff, sOn] = startup;
+const [eBare, , eOn] = startupExpress;
+const sOfficial = byName(startup, 'official');
+const eOfficial = byName(startupExpress, 'official');
 const xAgent = byName(httpExpress.rows, 'agent, every');
 const xOfficial = byName(httpExpress.rows, 'official');
 const hBare = byName(http.rows, 'bare');
@@ -155,6 +157,12 @@ const rows = [
     `${plus(memory.growthMiB, 'MiB')} (second half ${plus(memory.secondHalfMiB, 'MiB')}, of which V8 new space ${plus(memory.secondHalfNewSpaceMiB, 'MiB')})`,
     '≤ 64 MiB, flat after the queue fills',
     memory.growthMiB <= 64 && Math.abs(memory.secondHalfMiB - memory.secondHalfNewSpaceMiB) <= 8,
+  ],
+  [
+    'RSS growth, collector down, exporter thread (TRACES_EXPORT_THREAD)',
+    `${plus(memory.thread.growthMiB, 'MiB')} (second half ${plus(memory.thread.secondHalfMiB, 'MiB')})`,
+    '≤ 48 MiB (issue 22)',
+    memory.thread.growthMiB <= 48,
   ],
 ];
 

@@ -23,6 +23,11 @@ export const contenders = [
   { name: 'agent, tracing off', args: ['--import', '@x/trace-agent'], env: {} },
   { name: 'agent, tracing on', args: ['--import', '@x/trace-agent'], env: { TRACES_ENABLE: 'true', ...exportEnv } },
   {
+    name: 'agent, tracing on, exporter thread',
+    args: ['--import', '@x/trace-agent'],
+    env: { TRACES_ENABLE: 'true', TRACES_EXPORT_THREAD: 'true', ...exportEnv },
+  },
+  {
     name: 'official auto-instrumentations-node/register',
     args: ['--require', '@opentelemetry/auto-instrumentations-node/register'],
     env: { OTEL_TRACES_EXPORTER: 'otlp', OTEL_LOGS_EXPORTER: 'otlp', OTEL_METRICS_EXPORTER: 'none', ...exportEnv },

@@ -19,6 +19,7 @@
 //    evaluation. Resolving those requires to the ES builds leaves one copy, shared.
 
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -115,7 +116,7 @@ const results = await Promise.all([
     ...common,
     entryPoints: [join(root, 'src/exporters/otlp.ts')],
     outfile: join(root, 'dist/src/exporters/otlp.js'),
-    plugins: [oneCopyOfOpenTelemetry],
+    external: [...external, '@opentelemetry/otlp-transformer'],
   }),
   // Not for the official exporters' bundle: the ES build of otlp-grpc-exporter-base requires @grpc/grpc-js through
   // createRequire(import.meta.url), which a CommonJS bundle cannot express (and it loads after start-up anyway).
@@ -140,8 +141,46 @@ const results = await Promise.all([
   }),
 ]);
 
+/**
+ * Each of auto-instrumentations-node's instrumentations as one file, dist/contrib/<name>.js, loaded on first use of
+ * its module (src/instrumentations/contrib.ts). Built from the packages' ES builds, so that only the few
+ * semantic-conventions constants each one uses come along: required as published, they loaded the whole
+ * semantic-conventions index (~9 ms of CPU at an Express + pg app's start-up) and about 40 files for five
+ * instrumentations. The OpenTelemetry packages the agent shares with them (contrib.ts: sharedCopy) stay requires.
+ */
+const { CONTRIB } = createRequire(import.meta.url)(join(root, 'dist/src/instrumentations/catalog.js'));
+const autoDir = dirname(createRequire(join(root, 'package.json')).resolve('@opentelemetry/auto-instrumentations-node'));
+const contribFiles = Object.entries(CONTRIB).map(([name, [exportName]]) => ({
+  name,
+  file: `dist/contrib/${name}.js`,
+  pkg: `@opentelemetry/instrumentation-${name}`,
+  exportName,
+}));
+const shared = ['@opentelemetry/api', '@opentelemetry/core', '@opentelemetry/instrumentation'];
+// winston's instrumentation requires this at run time, when installed (a dependency of the agent for that).
+const optional = ['@opentelemetry/winston-transport'];
+const buildContrib = ({ file, pkg, exportName }, esm) =>
+  build({
+    ...common,
+    stdin: {
+      contents: esm
+        ? `export { ${exportName} } from '${pkg}';`
+        : `exports.${exportName} = require('${pkg}').${exportName};`,
+      resolveDir: autoDir,
+      loader: 'js',
+    },
+    outfile: join(root, file),
+    external: [...external, ...shared, ...optional],
+  });
+for (const c of contribFiles) {
+  results.push(await buildContrib(c, true));
+  // An ES build that reads import.meta (createRequire) cannot become CommonJS: that one is built from its CJS build.
+  if (readFileSync(join(root, c.file), 'utf8').includes('import_meta = {}')) results.push(await buildContrib(c, false));
+}
+
 // An ES module that reads import.meta cannot be bundled as CommonJS: esbuild leaves an empty object in its place.
 for (const file of [
+  ...contribFiles.map((c) => c.file),
   'dist/src/sdk.js',
   'dist/src/exporters/otlp.js',
   'dist/src/exporters/official.js',

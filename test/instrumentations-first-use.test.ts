@@ -27,6 +27,8 @@ describe.each(['cjs', 'mjs'])('first use (%s)', (ext) => {
       after: { express: true, pg: false, hooked: true },
       patched: true,
       copies: [], // the instrumentations got the agent's api, core and instrumentation
+      bundled: true, // one file (scripts/bundle.mjs)...
+      semconvIndex: false, // ...with only the semantic-conventions constants it uses
     });
   });
 

@@ -22,6 +22,8 @@ const SHARED: Record<string, 'api' | 'core' | 'instrumentation'> = {
   '@opentelemetry/instrumentation': 'instrumentation',
 };
 const OTEL_PACKAGES = `${sep}node_modules${sep}@opentelemetry${sep}`;
+/** Where the build puts each contrib instrumentation as one file (scripts/bundle.mjs). */
+const CONTRIB_FILES = `${sep}dist${sep}contrib${sep}`;
 
 /**
  * The agent's copy of a package a contrib instrumentation (or its helpers) requires, where it has one
@@ -29,7 +31,8 @@ const OTEL_PACKAGES = `${sep}node_modules${sep}@opentelemetry${sep}`;
  */
 export function sharedCopy(id: string, parent: NodeJS.Module | undefined): unknown {
   const name = SHARED[id];
-  if (name === undefined || !parent?.filename?.includes(OTEL_PACKAGES)) return undefined;
+  const from = parent?.filename;
+  if (name === undefined || !from || !(from.includes(OTEL_PACKAGES) || from.includes(CONTRIB_FILES))) return undefined;
   return (require('./shared-otel.js') as typeof import('./shared-otel.js'))[name];
 }
 
@@ -38,9 +41,7 @@ export function startContrib(name: string, tracerProvider: TracerProvider, diag:
   try {
     const entry = CONTRIB[name];
     if (!entry) throw new Error('not in the catalog');
-    // Dependencies of auto-instrumentations-node, which the agent depends on.
-    fromAuto ??= createRequire(require.resolve('@opentelemetry/auto-instrumentations-node'));
-    const ctor = (fromAuto(pkg) as Record<string, unknown>)[entry[0]];
+    const ctor = loadPackage(name, pkg)[entry[0]];
     if (typeof ctor !== 'function') throw new Error(`${pkg} exports no ${entry[0]}`);
     const instrumentation = new (ctor as new (config: object) => Instrumentation)({ enabled: false });
     guardPatches(instrumentation, name, diag);
@@ -52,6 +53,21 @@ export function startContrib(name: string, tracerProvider: TracerProvider, diag:
     diag.warn(`instrumentation "${name}" could not be loaded; its modules stay unpatched: ${describeError(err)}`);
     return undefined;
   }
+}
+
+/**
+ * The instrumentation as the build bundled it (one file: scripts/bundle.mjs), else as published: a dependency of
+ * auto-instrumentations-node, which the agent depends on (an unbundled agent, or a package the build skipped).
+ */
+function loadPackage(name: string, pkg: string): Record<string, unknown> {
+  try {
+    // Through the package's self-reference, so that the bundled and the unbundled agent find the same files.
+    return require(`@x/trace-agent/internal/contrib/${name}`) as Record<string, unknown>;
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw err;
+  }
+  fromAuto ??= createRequire(require.resolve('@opentelemetry/auto-instrumentations-node'));
+  return fromAuto(pkg) as Record<string, unknown>;
 }
 
 /**
