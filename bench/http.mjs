@@ -77,8 +77,11 @@ async function startServer(contender, app, index) {
   return { proc, url: `http://127.0.0.1:${port}${app.path}` };
 }
 
-async function load(url, duration) {
-  const r = await autocannon({ url, connections, duration });
+/** Issue 22's latency measure: a fixed offered rate (autocannon -R 5000 -c 20), where p99 is the request's own cost. */
+export const FIXED_RATE = { overallRate: 5000, connections: 20 };
+
+async function load(url, duration, rate) {
+  const r = await autocannon({ url, connections, duration, ...rate });
   return {
     rps: r.requests.total / duration,
     p99: r.latency.p99,
@@ -98,12 +101,12 @@ export async function measureHttp(options = {}) {
   const samples = contenders.map(() => ({ rps: [], p99: [], errors: 0, requests: 0 }));
   try {
     for (const [j, c] of contenders.entries()) servers.push(await startServer(c, app, j));
-    for (const [j, s] of servers.entries()) samples[j].requests += (await load(s.url, 2)).requests; // warm-up
+    for (const [j, s] of servers.entries()) samples[j].requests += (await load(s.url, 2, options.rate)).requests; // warm-up
     for (let i = 0; i < rounds(); i++) {
       const order = [...contenders.keys()];
       if (i % 2) order.reverse();
       for (const j of order) {
-        const r = await load(servers[j].url, seconds());
+        const r = await load(servers[j].url, seconds(), options.rate);
         samples[j].rps.push(r.rps);
         samples[j].p99.push(r.p99);
         samples[j].errors += r.errors;
@@ -127,9 +130,9 @@ export async function measureHttp(options = {}) {
   return { rows, exported };
 }
 
-export function printHttp(title, { rows, exported }) {
+export function printHttp(title, { rows, exported }, rate) {
   console.log(
-    `\n${title} (${rounds()} rounds x ${seconds()}s, ${connections} connections, medians; % of bare = median of the rounds' ratios; sink got ${exported.requests} exports, ${(exported.bytes / 1e6).toFixed(1)} MB)`,
+    `\n${title} (${rounds()} rounds x ${seconds()}s, ${rate ? `a fixed ${rate.overallRate} req/s over ${rate.connections}` : connections} connections, medians; % of bare = median of the rounds' ratios; sink got ${exported.requests} exports, ${(exported.bytes / 1e6).toFixed(1)} MB)`,
   );
   // Spans delivered: counted by the sink, against the spans every request served makes (all rounds and the warm-up;
   // a sampler keeping 1 in 10 delivers ~10%). Spans dropped by a full queue never arrive.
@@ -149,6 +152,7 @@ export function printHttp(title, { rows, exported }) {
 
 if (process.argv[1]?.endsWith('http.mjs')) {
   console.log(machineLine());
-  const app = process.argv[2] ?? 'http'; // node bench/http.mjs [http|express]
-  printHttp(`HTTP hello world (${app})`, await measureHttp({ app }));
+  const app = process.argv[2] ?? 'http'; // node bench/http.mjs [http|express] [fixed]
+  const rate = process.argv[3] === 'fixed' ? FIXED_RATE : undefined;
+  printHttp(`HTTP hello world (${app})`, await measureHttp({ app, rate }), rate);
 }

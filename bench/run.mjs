@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { measureHttp, printHttp } from './http.mjs';
+import { FIXED_RATE, measureHttp, printHttp } from './http.mjs';
 import { measureHttpPath, printHttpPath } from './http-path.mjs';
 import { cleanEnv, machineLine, root } from './lib.mjs';
 import { measureMemory, printMemory } from './memory.mjs';
@@ -44,6 +44,8 @@ step('HTTP, Express route');
 const httpExpress = await measureHttp({ app: 'express' });
 step('HTTP with console.log');
 const httpLog = await measureHttp({ consoleLog: true });
+step('HTTP at a fixed 5,000 req/s');
+const httpFixed = await measureHttp({ rate: FIXED_RATE });
 step('ZeroMQ');
 const zmq = await measureZmq();
 step('memory, collector down');
@@ -74,6 +76,9 @@ const zBare = zmq.rows[0];
 const zAgent = zmq.rows[1];
 const zThread = byName(zmq.rows, 'agent, exporter thread');
 const hThread = byName(http.rows, 'agent, exporter thread');
+const [fBare, fAgent, fThread, fOfficial] = ['bare', 'agent, every', 'agent, exporter thread', 'official'].map((n) =>
+  byName(httpFixed.rows, n),
+);
 
 const rows = [
   ['start-up time added, tracing off', plus(sOff.addedMs, 'ms'), '≤ 5 ms', sOff.addedMs <= 5],
@@ -113,6 +118,12 @@ const rows = [
     `${pct(hThread.ratio, 1)} of bare, ${pct(hThread.delivered.spans, hThread.delivered.made)} of the spans delivered`,
     '≥ 80% (issue 22)',
     hThread.ratio >= 0.8,
+  ],
+  [
+    'HTTP p99 at a fixed 5,000 req/s: bare / agent / exporter thread (official)',
+    `${fBare.p99} / ${fAgent.p99} / ${fThread.p99} ms (${fOfficial.p99} ms)`,
+    '≤ bare + 2 ms (issue 22)',
+    Math.min(fAgent.p99, fThread.p99) <= fBare.p99 + 2,
   ],
   [
     'ZeroMQ never yielding: spans dropped, batch processor / exporter thread',
@@ -187,6 +198,7 @@ printHttpPath(httpPath);
 printHttp('HTTP hello world', http);
 printHttp('Express 5, one routed handler (express and router instrumentations: 4 spans per request)', httpExpress);
 printHttp('HTTP hello world with one console.log per request', httpLog);
+printHttp('HTTP hello world at a fixed rate', httpFixed, FIXED_RATE);
 printZmq(zmq);
 console.log(
   `\nSlice API, ns per call (through the package entry; tracing on: BatchSpanProcessor, discarding exporter)`,
