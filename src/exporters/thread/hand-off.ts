@@ -90,9 +90,6 @@ class ExporterThread {
         execArgv: [], // no preload: the agent must not start in its own exporter thread
         env: threadEnv(),
         name: '@x/trace-agent exporter',
-        // V8 grew the thread's young generation to 16 MiB under load; 2 MiB took 14 MiB off RSS (bench/memory.mjs)
-        // at the same msgs/s (bench/zmq.mjs): the thread keeps little alive between batches.
-        resourceLimits: { maxYoungGenerationSizeMb: 2 },
       });
       this.worker.on('message', this.onMessage);
       this.worker.on('exit', () => {
