@@ -24,7 +24,11 @@ export interface Diag {
   enabled(level: LogLevel): boolean;
 }
 
-export function createDiag(level: LogLevel, secrets: readonly string[] = []): Diag {
+export function createDiag(
+  level: LogLevel,
+  secrets: readonly string[] = [],
+  out: (line: string) => void = (line) => process.stderr.write(line),
+): Diag {
   const seen = new Set<string>();
   const redact = redactor(secrets);
   const write = (at: LogLevel, message: string, once = true) => {
@@ -35,7 +39,7 @@ export function createDiag(level: LogLevel, secrets: readonly string[] = []): Di
       if (seen.size < MAX_REMEMBERED) seen.add(message);
     }
     try {
-      process.stderr.write(`${PREFIX} ${at}: ${redact(String(message))}\n`);
+      out(`${PREFIX} ${at}: ${redact(String(message))}\n`);
     } catch {
       // stderr closed: nothing sensible left to do
     }

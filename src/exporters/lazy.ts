@@ -16,9 +16,10 @@ import { NOUNS, type Signal } from './otlp-wire.js';
 import { deliverAtExit } from './sync-send.js';
 
 /**
- * A failed gRPC export makes the next one use a new channel (at most this often): grpc-js waits out an exponential
- * reconnect backoff of up to 120 s before it even tries the collector again, failing every call meanwhile, so a
- * collector back after a long outage would otherwise get nothing for up to two minutes.
+ * A failed gRPC export makes the next one use a new exporter (at most this often). Needed for the official one
+ * (gRPC through a proxy): grpc-js waits out an exponential reconnect backoff of up to 120 s before it even tries the
+ * collector again, failing every call meanwhile, so a collector back after a long outage would otherwise get nothing
+ * for up to two minutes. The agent's own transport reconnects at the next call anyway; for it this costs nothing.
  */
 export const GRPC_REBUILD_MS = 1000;
 

@@ -68,7 +68,10 @@ const wakers = new Set<() => void>();
  * written here then would reach stderr through the app's thread, which is about to end, or not at all.
  */
 function threadDiag(level: LogLevel, secrets: string[]): Diag {
-  const own = createDiag(level, secrets);
+  // Lines go to the app's thread as messages, which it writes in order with the flush completions that follow them:
+  // through this thread's own stderr (piped asynchronously) the last export's line was lost when the app ended
+  // right after its flush (a failure at a natural exit went unreported).
+  const own = createDiag(level, secrets, (line) => parentPort?.postMessage({ diag: line }));
   const exiting = () => headers.some((h) => Atomics.load(h, SLOT.exiting) !== 0);
   const quiet = (write: (message: string) => void) => (message: string) => {
     if (!exiting()) write(message);

@@ -69,7 +69,15 @@ class ExporterThread {
     });
   }
 
-  private readonly onMessage = (m: { signal?: string; flushed?: number }): void => {
+  private readonly onMessage = (m: { signal?: string; flushed?: number; diag?: unknown }): void => {
+    if (typeof m.diag === 'string') {
+      try {
+        process.stderr.write(m.diag); // the thread's diagnostics line, redacted there
+      } catch {
+        // stderr closed: nothing sensible left to do
+      }
+      return;
+    }
     for (const w of this.waiters) if (m.signal === w.signal && Number(m.flushed) - w.asked >= 0) w.done();
   };
 
