@@ -10,7 +10,15 @@ import * as https from 'node:https';
 import { gzipSync } from 'node:zlib';
 import type { OtlpConfig } from '../config/index.js';
 import { type OtlpSerializer, otlpSerializer } from '../exporters/otlp-serializer.js';
-import { GRPC_PATHS, grpcFrame, readTlsFiles, type Signal, type TlsFiles } from '../exporters/otlp-wire.js';
+import {
+  decodeGrpcMessage,
+  GRPC_CODE_NAMES,
+  GRPC_PATHS,
+  grpcFrame,
+  readTlsFiles,
+  type Signal,
+  type TlsFiles,
+} from '../exporters/otlp-wire.js';
 import { messageOf } from './errors.js';
 
 export interface ProbeResult {
@@ -220,28 +228,8 @@ function probeGrpc(signal: Signal, otlp: OtlpConfig, tls: TlsFiles, timeoutMs: n
   });
 }
 
-const GRPC_CODES = [
-  'OK',
-  'CANCELLED',
-  'UNKNOWN',
-  'INVALID_ARGUMENT',
-  'DEADLINE_EXCEEDED',
-  'NOT_FOUND',
-  'ALREADY_EXISTS',
-  'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED',
-  'FAILED_PRECONDITION',
-  'ABORTED',
-  'OUT_OF_RANGE',
-  'UNIMPLEMENTED',
-  'INTERNAL',
-  'UNAVAILABLE',
-  'DATA_LOSS',
-  'UNAUTHENTICATED',
-];
-
 function grpcVerdict(code: number, message: string, latencyMs: number): ProbeResult {
-  const name = GRPC_CODES[code] ?? `code ${code}`;
+  const name = GRPC_CODE_NAMES[code] ?? `code ${code}`;
   const head = `gRPC status ${code} ${name} in ${latencyMs} ms`;
   if (code === 0) return { ok: true, latencyMs, summary: `${head}: the endpoint accepts OTLP grpc` };
   const hints: Record<number, string> = {
@@ -362,13 +350,4 @@ function snippet(body: Buffer): string {
 function oneLine(s: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes
   return s.replace(/[\u0000-\u001f]+/g, ' ').trim();
-}
-
-/** grpc-message is percent-encoded (gRPC over HTTP/2 spec). */
-function decodeGrpcMessage(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }

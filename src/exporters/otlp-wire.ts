@@ -18,6 +18,37 @@ export const HTTP_PATHS: Readonly<Record<Signal, string>> = { traces: '/v1/trace
 /** What one exported item is called in messages. */
 export const NOUNS: Readonly<Record<Signal, string>> = { traces: 'span', logs: 'log record' };
 
+/** gRPC status code names, by code. */
+export const GRPC_CODE_NAMES: readonly string[] = [
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
+];
+
+/** grpc-message is percent-encoded (gRPC over HTTP/2 spec); a header given twice is joined. */
+export function decodeGrpcMessage(raw: string | string[] | undefined): string {
+  const text = Array.isArray(raw) ? raw.join(', ') : (raw ?? '');
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** A gRPC length-prefixed message: 1 byte "compressed" flag, 4 bytes big-endian length, the message. */
 export function grpcFrame(message: Uint8Array, compressed = false): Buffer {
   const frame = Buffer.alloc(5 + message.length);

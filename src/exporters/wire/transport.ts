@@ -6,7 +6,7 @@
 // Node built-ins only: the exit-time sender (exit-sender.ts) loads this in a bare worker thread.
 import type * as Http from 'node:http';
 import type * as Http2 from 'node:http2';
-import { GRPC_PATHS, grpcFrame, type Signal, type TlsFiles } from '../otlp-wire.js';
+import { decodeGrpcMessage, GRPC_CODE_NAMES, GRPC_PATHS, grpcFrame, type Signal, type TlsFiles } from '../otlp-wire.js';
 
 export type WireProtocol = 'grpc' | 'http/protobuf' | 'http/json';
 
@@ -46,25 +46,6 @@ export const USER_AGENT = '@x/trace-agent (OTLP exporter)';
 
 /** gRPC codes OTLP says to retry: CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS. */
 const GRPC_RETRYABLE = new Set([1, 4, 8, 10, 11, 14, 15]);
-const GRPC_CODE_NAMES = [
-  'OK',
-  'CANCELLED',
-  'UNKNOWN',
-  'INVALID_ARGUMENT',
-  'DEADLINE_EXCEEDED',
-  'NOT_FOUND',
-  'ALREADY_EXISTS',
-  'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED',
-  'FAILED_PRECONDITION',
-  'ABORTED',
-  'OUT_OF_RANGE',
-  'UNIMPLEMENTED',
-  'INTERNAL',
-  'UNAVAILABLE',
-  'DATA_LOSS',
-  'UNAUTHENTICATED',
-];
 /** HTTP statuses OTLP/HTTP says to retry. */
 const HTTP_RETRYABLE = new Set([429, 502, 503, 504]);
 /** A connection the collector closed while idle shows as one of these on the next request: sent again once. */
@@ -222,15 +203,6 @@ function grpcMessage(chunks: Buffer[]): Buffer | undefined {
   const all = Buffer.concat(chunks);
   if (all.length < 5 || all[0] !== 0) return undefined; // none, or compressed (the agent asks for none)
   return all.subarray(5, 5 + all.readUInt32BE(1));
-}
-
-function decodeGrpcMessage(raw: string | string[] | undefined): string {
-  const text = Array.isArray(raw) ? raw.join(', ') : (raw ?? '');
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 class HttpTransport implements Transport {
