@@ -1,6 +1,6 @@
-// Start-up work the agent defers (src/esm-hook.ts, src/instrumentations/http/index.ts): import-in-the-middle's loader is
-// armed by the first `import` of a listed module only, and still wraps that very module; the inlined Node version
-// check agrees with import-in-the-middle's own. No timing is measured here.
+// Start-up work the agent defers (src/esm-hook.ts, src/instrumentations/http/index.ts): import-in-the-middle's loader
+// is armed by the first `import` of a module that needs it only (zeromq does not), and still wraps that very module;
+// the inlined Node version check agrees with import-in-the-middle's own. No timing is measured here.
 import { describe, expect, it } from 'vitest';
 import { syncHooksWork } from '../src/esm-hook.js';
 import { runApp } from './helpers/run-app.js';
@@ -32,17 +32,24 @@ describe('syncHooksWork (import-in-the-middle supportsSyncHooks, inlined)', () =
 });
 
 describe.runIf(syncHooksWork(process.versions.node))('the ESM loader hook, armed on first use', () => {
-  it('is not loaded until a listed module is imported, then wraps that import (zeromq gets instrumented)', async () => {
+  it('is not loaded until a module that needs it is imported, then wraps that import; zeromq never needs it', async () => {
     const run = await runApp('lazy-esm-hook.mjs', { env: { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'none' } });
     expect(run.code, run.stderr.join('\n')).toBe(0);
-    expect(JSON.parse(run.stdout.at(-1)!)).toEqual({ before: false, afterHttp: false, after: true, patched: true });
+    expect(JSON.parse(run.stdout.at(-1)!)).toEqual({
+      before: false,
+      afterHttp: false,
+      afterZeromq: false,
+      zeromqPatched: true,
+      after: true,
+      pgPatched: true,
+    });
   });
 
-  it('control: with the zeromq instrumentation off nothing is armed or patched', async () => {
+  it('control: with the zeromq and pg instrumentations off nothing is armed or patched', async () => {
     const run = await runApp('lazy-esm-hook.mjs', {
-      env: { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'none', OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'zeromq' },
+      env: { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'none', OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'zeromq,pg' },
     });
     expect(run.code, run.stderr.join('\n')).toBe(0);
-    expect(JSON.parse(run.stdout.at(-1)!)).toMatchObject({ after: false, patched: false });
+    expect(JSON.parse(run.stdout.at(-1)!)).toMatchObject({ after: false, zeromqPatched: false, pgPatched: false });
   });
 });

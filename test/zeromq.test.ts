@@ -1,6 +1,6 @@
 // ZeroMQ instrumentation, in process: real sockets on 127.0.0.1 and ipc://, a real TracerProvider.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -659,7 +659,7 @@ describe('zeromq: patching', () => {
     expect(only(SpanKind.PRODUCER)).toHaveLength(2);
   });
 
-  it('an unknown major version is left alone with one warning', () => {
+  it('an unknown major version is left alone with one warning', async () => {
     const warnings: string[] = [];
     diag.setLogger(
       {
@@ -672,19 +672,41 @@ describe('zeromq: patching', () => {
       { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
     );
     try {
-      const inst = new ZeroMqInstrumentation({ enabled: false });
-      const send = function send() {
-        return 'original';
-      };
-      class FakeSocket {}
-      Object.defineProperty(FakeSocket.prototype, 'send', { value: send, configurable: true, writable: true });
-      const fake = { Socket: FakeSocket };
-      const [definition] = inst.getModuleDefinitions();
-      expect(definition!.patch!(fake, '7.0.0')).toBe(fake);
-      expect(definition!.patch!(fake, '7.0.0')).toBe(fake);
-      expect(definition!.files[0]!.patch(fake, '7.0.0')).toBe(fake);
-      expect((FakeSocket.prototype as { send: unknown }).send).toBe(send);
-      expect(warnings.filter((w) => w.includes('zeromq 7.0.0 is not supported'))).toHaveLength(1);
+      // A zeromq 7 on disk: its index requires its native and compat files, as zeromq 6's do.
+      const dir = mkdtempSync(path.join(tmpdir(), 'zmq-v7-'));
+      const lib = path.join(dir, 'node_modules', 'zeromq', 'lib');
+      mkdirSync(lib, { recursive: true });
+      writeFileSync(path.join(lib, '..', 'package.json'), '{"name":"zeromq","version":"7.0.0","main":"lib/index.js"}');
+      const socket =
+        'exports.Socket = class Socket {}; exports.Socket.prototype.send = function send() { return "original"; };';
+      writeFileSync(path.join(lib, 'native.js'), socket);
+      writeFileSync(path.join(lib, 'compat.js'), socket);
+      writeFileSync(
+        path.join(lib, 'index.js'),
+        'module.exports = { native: require("./native"), compat: require("./compat") };',
+      );
+      h.instrumentation.disable(); // so that the one below is the only one watching: one warning, not one each
+      const inst = new ZeroMqInstrumentation();
+      try {
+        const { createRequire } = await import('node:module');
+        const v7 = createRequire(path.join(dir, 'app.js'))('zeromq') as Record<
+          string,
+          { Socket: { prototype: { send: unknown } } }
+        >;
+        const v7Warnings = warnings.filter((w) => w.includes('zeromq 7.0.0 is not supported'));
+        expect(v7Warnings, warnings.join('\n')).toHaveLength(1);
+        for (const file of [v7.native!, v7.compat!]) {
+          expect(String(file.Socket.prototype.send)).toContain('return "original"');
+          expect(Object.getOwnPropertySymbols(file.Socket.prototype)).toEqual([]);
+        }
+      } finally {
+        inst.disable();
+        h.instrumentation.enable();
+        rmSync(dir, { recursive: true, force: true });
+      }
+      // Enabled again, the harness's instrumentation patched the zeromq 6 already loaded.
+      const marks = Object.getOwnPropertySymbols(h.zmq.Socket.prototype).map((sym) => sym.description);
+      expect(marks).toContain('@x/trace-agent.zeromq.patched');
     } finally {
       diag.disable();
     }

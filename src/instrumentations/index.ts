@@ -37,10 +37,10 @@ const BUILT_IN: Record<string, BuiltIn> = {
   http: { create: (_options, http) => createHttpInstrumentation(http), modules: [] },
   undici: { create: createUndiciInstrumentation, modules: [] },
   fastify: { create: createFastifyInstrumentation, modules: [] },
-  // Its require-in-the-middle hook slows every later require of the app (~25 ms over Express's): only with zeromq.
+  // Created on zeromq's first require or import; it patches zeromq's files as they load (package-files.ts), so an
+  // ESM import needs no import-in-the-middle.
   zeromq: {
     create: (options, http) => {
-      // Required here, on first use: it brings @opentelemetry/instrumentation and import-in-the-middle (~8 ms).
       const { ZeroMqInstrumentation } =
         require('./zeromq/instrumentation.js') as typeof import('./zeromq/instrumentation.js');
       return new ZeroMqInstrumentation({ propagation: options.zmqPropagation }, http.startSpan);
@@ -92,7 +92,7 @@ export function createInstrumentations(
     const modules = builtIn ? builtIn.modules : (CONTRIB[name]?.[1] ?? []);
     if (modules.length) {
       onFirstUse.set(name, modules);
-      modules.forEach((m) => esmModules.add(m));
+      if (!builtIn) modules.forEach((m) => esmModules.add(m)); // ours patch without import-in-the-middle
     } else if (builtIn) {
       const instrumentation = create(name, builtIn);
       if (instrumentation) instrumentations.push(instrumentation);

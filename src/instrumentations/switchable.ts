@@ -4,10 +4,12 @@
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { Instrumentation, InstrumentationConfig } from '@opentelemetry/instrumentation';
 
-export abstract class SwitchableInstrumentation implements Instrumentation {
+export abstract class SwitchableInstrumentation<C extends InstrumentationConfig = InstrumentationConfig>
+  implements Instrumentation<C>
+{
   abstract readonly instrumentationName: string;
   abstract readonly instrumentationVersion: string;
-  private config: InstrumentationConfig = { enabled: false };
+  private config: C = { enabled: false } as C;
 
   abstract setTracerProvider(provider: TracerProvider): void;
 
@@ -20,11 +22,12 @@ export abstract class SwitchableInstrumentation implements Instrumentation {
     // no metrics: the agent exports traces (and logs) only
   }
 
-  setConfig(config: InstrumentationConfig): void {
-    this.config = { ...config };
+  /** As OpenTelemetry's instrumentations: `enabled` here changes nothing, enable() and disable() do. */
+  setConfig(config: C): void {
+    this.config = { ...config, enabled: this.config.enabled };
   }
 
-  getConfig(): InstrumentationConfig {
+  getConfig(): C {
     return this.config;
   }
 

@@ -2,18 +2,28 @@
 // context carried in one trailing frame (propagator.ts).
 //
 // Why prototypes: every socket class (Push, Router, ...) inherits send/receive from the one native
-// `Socket.prototype`, and an ESM `import` of zeromq (a CommonJS package without an exports map) yields the same
-// class objects as `require`. Patching that prototype once therefore covers CJS, ESM, `for await` (the async
-// iterator calls this.receive()) and the v5-compat layer (which calls the v6 send/receive underneath).
-import { type Attributes, type Context, context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+// `Socket.prototype`, which zeromq's lib/native.js exports and its lib/index.js requires whether the app required or
+// imported zeromq. Patching that prototype as native.js loads therefore covers CJS, ESM, `for await` (the async
+// iterator calls this.receive()) and the v5-compat layer (which calls the v6 send/receive underneath), with no
+// module-loader hook of OpenTelemetry's (see package-files.ts for what that saves).
 import {
-  InstrumentationBase,
-  InstrumentationNodeModuleDefinition,
-  InstrumentationNodeModuleFile,
-} from '@opentelemetry/instrumentation';
+  type Attributes,
+  type Context,
+  context,
+  type DiagLogger,
+  diag,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  type TracerProvider,
+  trace,
+} from '@opentelemetry/api';
 import { SpanContextLayer } from '../../spans/context-layer.js';
 import { type StartSpan, sdkStartSpan } from '../../spans/span-start.js';
+import { onPackageFiles } from '../package-files.js';
 import { type AnyFn, type MethodPatch, replaceMethod, restoreMethods } from '../patch.js';
+import { SwitchableInstrumentation } from '../switchable.js';
 import { bodySize } from './frames.js';
 import { attachContext, messageRegistry } from './message-context.js';
 import { type EndpointTest, endpointTest, type PropagationRule } from './propagation-rule.js';
@@ -72,43 +82,61 @@ function replyParent(active: Context, request: Context): Context {
   return activeSc && requestSc && activeSc.traceId === requestSc.traceId ? active : request;
 }
 
-/** The exports object of zeromq whether handed over by require (CJS) or import (ESM namespace). */
+/** A class of a loaded file's exports. */
 function classFrom(exports: unknown, name: string): { prototype: object } | undefined {
-  const direct = (exports as Record<string, unknown> | undefined)?.[name];
-  const viaDefault = ((exports as Record<string, unknown> | undefined)?.default as Record<string, unknown>)?.[name];
-  const cls = typeof direct === 'function' ? direct : viaDefault;
+  const cls = (exports as Record<string, unknown> | undefined)?.[name];
   return typeof cls === 'function' ? (cls as { prototype: object }) : undefined;
 }
 
-export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumentationConfig> {
+/**
+ * The files of zeromq whose exports are patched as they load (package-files.ts): lib/native.js holds the native
+ * Socket class every socket type extends, lib/compat.js the v5-compat Socket. Both are required by zeromq's own files,
+ * so an `import` of zeromq (or of zeromq/v5-compat.js) reaches them through require() as well.
+ */
+const NATIVE_FILE = 'lib/native.js';
+const COMPAT_FILE = 'lib/compat.js';
+
+export class ZeroMqInstrumentation extends SwitchableInstrumentation<ZeroMqInstrumentationConfig> {
+  readonly instrumentationName = INSTRUMENTATION_NAME;
+  readonly instrumentationVersion = INSTRUMENTATION_VERSION;
   private socketPatches: MethodPatch[] = [];
   private compatPatches: MethodPatch[] = [];
   private versionWarned = false;
+  private tracer: Tracer = trace.getTracer(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
+  private readonly _diag: DiagLogger = diag.createComponentLogger({ namespace: INSTRUMENTATION_NAME });
+  private stopWatching: (() => void) | undefined;
 
-  /** `startSpan`: the agent's (src/spans/span-start.ts) skips the SDK Tracer's generic layers, as for http. */
+  /**
+   * Enabled when made (unless `enabled: false`), as OpenTelemetry's instrumentations are: made before zeromq loads,
+   * it patches zeromq as it loads; made after, it patches the loaded copy at once.
+   * `startSpan`: the agent's (src/spans/span-start.ts) skips the SDK Tracer's generic layers, as for http.
+   */
   constructor(
     config: ZeroMqInstrumentationConfig = {},
     private readonly startSpan: StartSpan = sdkStartSpan,
   ) {
-    super(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION, config);
+    super();
+    this.setConfig(config);
+    if (config.enabled !== false) this.enable();
   }
 
-  protected init(): InstrumentationNodeModuleDefinition {
-    // '*' so that an unsupported major still reaches patchSocket(), which warns once instead of staying silent.
-    return new InstrumentationNodeModuleDefinition(
-      'zeromq',
-      ['*'],
-      (exports: unknown, version?: string) => this.patchSockets(exports, version),
-      () => this.unpatchSockets(),
-      [
-        new InstrumentationNodeModuleFile(
-          'zeromq/lib/compat.js',
-          ['*'],
-          (exports: unknown, version?: string) => this.patchCompat(exports, version),
-          () => this.unpatchCompat(),
-        ),
-      ],
-    );
+  setTracerProvider(provider: TracerProvider): void {
+    this.tracer = provider.getTracer(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
+  }
+
+  protected start(): void {
+    // Any version reaches the patches, which warn once about an unsupported major instead of staying silent.
+    this.stopWatching = onPackageFiles('zeromq', {
+      [NATIVE_FILE]: (exports, version) => this.patchSockets(exports, version),
+      [COMPAT_FILE]: (exports, version) => this.patchCompat(exports, version),
+    });
+  }
+
+  protected stop(): void {
+    this.stopWatching?.();
+    this.stopWatching = undefined;
+    this.unpatchCompat();
+    this.unpatchSockets();
   }
 
   private endpointRule: { rule: PropagationRule; test: EndpointTest } | undefined;
@@ -146,10 +174,10 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
 
   // ---- patching ---------------------------------------------------------------------------------------------
 
-  private patchSockets(exports: unknown, version: string | undefined): unknown {
-    if (!this.supported(version)) return exports;
+  private patchSockets(exports: unknown, version: string | undefined): void {
+    if (!this.supported(version)) return;
     const Socket = classFrom(exports, 'Socket');
-    if (!Socket || Object.hasOwn(Socket.prototype, PATCHED)) return exports;
+    if (!Socket || Object.hasOwn(Socket.prototype, PATCHED)) return;
     const proto = Socket.prototype;
     try {
       const self = this;
@@ -177,7 +205,6 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
       restoreMethods(this.socketPatches);
       this._diag.warn('zeromq could not be instrumented', err);
     }
-    return exports;
   }
 
   private unpatchSockets(): void {
@@ -190,10 +217,10 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
     messageRegistry().run = undefined;
   }
 
-  private patchCompat(exports: unknown, version: string | undefined): unknown {
-    if (!this.supported(version)) return exports;
+  private patchCompat(exports: unknown, version: string | undefined): void {
+    if (!this.supported(version)) return;
     const CompatSocket = classFrom(exports, 'Socket');
-    if (!CompatSocket || Object.hasOwn(CompatSocket.prototype, PATCHED)) return exports;
+    if (!CompatSocket || Object.hasOwn(CompatSocket.prototype, PATCHED)) return;
     const proto = CompatSocket.prototype;
     try {
       const registry = messageRegistry();
@@ -253,7 +280,6 @@ export class ZeroMqInstrumentation extends InstrumentationBase<ZeroMqInstrumenta
       restoreMethods(this.compatPatches);
       this._diag.warn('zeromq v5-compat could not be instrumented', err);
     }
-    return exports;
   }
 
   private unpatchCompat(): void {
