@@ -24,12 +24,13 @@ export function startAgent(env: Env = process.env): void {
       return;
     }
     enableCompileCache();
-    const { readConfig } = require('./config/index.js') as typeof import('./config/index.js');
-    const { createDiag, secretsOf } = require('./diag.js') as typeof import('./diag.js');
-    const { config, warnings } = readConfig(env, { mainScript: process.argv[1] });
-    const diag = createDiag(config.logLevel, secretsOf(config)); // header values, URL credentials: never printed
-    for (const w of warnings) diag.warn(w);
-    (require('./sdk.js') as typeof import('./sdk.js')).startSdk(config, diag);
+    // The pipeline bundle (configuration, diagnostics, SDK) with the code cache of its earlier runs (code-cache.ts).
+    const { requireWithCodeCache } = require('./code-cache.js') as typeof import('./code-cache.js');
+    let diag: import('./diag.js').Diag | undefined;
+    const file = require.resolve('@x/trace-agent/internal/sdk');
+    const pipeline = requireWithCodeCache(file, () => diag?.debug(`code cache written for ${file}`));
+    diag = (pipeline.exports as typeof import('./sdk.js')).startFromEnv(env, process.argv[1]);
+    diag.debug(`${file} loaded, code cache: ${pipeline.cache}`);
   } catch (err) {
     warn(`tracing could not start and stays off: ${err instanceof Error ? err.message : String(err)}`);
   }

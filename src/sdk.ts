@@ -12,8 +12,8 @@ import {
   type SpanProcessor,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
-import type { AgentConfig } from './config/index.js';
-import { type Diag, describeError, OTEL_DIAG_LEVEL, otelLogger, secretsOf } from './diag.js';
+import { type AgentConfig, readConfig } from './config/index.js';
+import { createDiag, type Diag, describeError, OTEL_DIAG_LEVEL, otelLogger, secretsOf } from './diag.js';
 import { registerEsmHook } from './esm-hook.js';
 import { createSpanProcessors } from './exporters/index.js';
 import { userSpanProcessors } from './exporters/user-processors.js';
@@ -25,6 +25,15 @@ import { PooledIdGenerator } from './spans/id-generator.js';
 import { RatioSampler } from './spans/ratio-sampler.js';
 import { TraceContextPropagator } from './spans/tracecontext.js';
 import { agentState } from './state.js';
+
+/** Reads the configuration from `env` and starts the pipeline; returns the diagnostics channel it set up. */
+export function startFromEnv(env: NodeJS.ProcessEnv, mainScript: string | undefined): Diag {
+  const { config, warnings } = readConfig(env, { mainScript });
+  const diag = createDiag(config.logLevel, secretsOf(config)); // header values, URL credentials: never printed
+  for (const w of warnings) diag.warn(w);
+  startSdk(config, diag);
+  return diag;
+}
 
 export function startSdk(config: AgentConfig, diag: Diag): void {
   otelDiag.setLogger(otelLogger(diag), { logLevel: OTEL_DIAG_LEVEL[config.logLevel], suppressOverrideMessage: true });

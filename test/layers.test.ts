@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helpers/run-app.js';
 
 const LAYERS: string[][] = [
-  ['config', 'diag', 'state'], // foundation: the environment, diagnostics, the per-process state
+  ['config', 'diag', 'state', 'code-cache'], // foundation: the environment, diagnostics, per-process state, loading
   ['spans', 'exporters', 'esm-hook', 'resource'], // span machinery, both signals' export, hooks, the resource
   ['instrumentations', 'logs', 'shutdown'], // what makes spans and log records, and delivers them at exit
   ['sdk'], // the pipeline that assembles all of the above

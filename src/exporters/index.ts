@@ -8,6 +8,7 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
+import { requireWithCodeCache } from '../code-cache.js';
 import type { AgentConfig, LogsConfig, OtlpConfig } from '../config/index.js';
 import { type Diag, secretsOf } from '../diag.js';
 import { FileSpanExporter } from './file.js';
@@ -67,13 +68,16 @@ export function createLogExporters(logs: LogsConfig, diag: Diag): LogRecordExpor
 }
 
 function lazyOtlp<T>(signal: Signal, otlp: OtlpConfig, diag: Diag): LazyExporter<T> {
-  return new LazyExporter<T>(signal, () => loadOtlpModule().createOtlpExporter<T>(signal, otlp, diag), otlp, diag);
+  return new LazyExporter<T>(signal, () => loadOtlpModule(diag).createOtlpExporter<T>(signal, otlp, diag), otlp, diag);
 }
 
 /**
  * The OTLP exporters are built into a bundle of their own (scripts/bundle.mjs), reached through the package's
- * self-reference so that the bundled and the unbundled agent find the same file.
+ * self-reference so that the bundled and the unbundled agent find the same file; with the code cache of its earlier
+ * runs (an app's first export, often the one at its exit, compiles less).
  */
-function loadOtlpModule(): typeof import('./otlp.js') {
-  return require('@x/trace-agent/internal/otlp-exporter') as typeof import('./otlp.js');
+function loadOtlpModule(diag: Diag): typeof import('./otlp.js') {
+  const file = require.resolve('@x/trace-agent/internal/otlp-exporter');
+  return requireWithCodeCache(file, () => diag.debug(`code cache written for ${file}`))
+    .exports as typeof import('./otlp.js');
 }

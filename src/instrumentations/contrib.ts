@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { sep } from 'node:path';
 import type { TracerProvider } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { requireWithCodeCache } from '../code-cache.js';
 import { type Diag, describeError } from '../diag.js';
 import { CONTRIB } from './catalog.js';
 
@@ -41,7 +42,7 @@ export function startContrib(name: string, tracerProvider: TracerProvider, diag:
   try {
     const entry = CONTRIB[name];
     if (!entry) throw new Error('not in the catalog');
-    const ctor = loadPackage(name, pkg)[entry[0]];
+    const ctor = loadPackage(name, pkg, diag)[entry[0]];
     if (typeof ctor !== 'function') throw new Error(`${pkg} exports no ${entry[0]}`);
     const instrumentation = new (ctor as new (config: object) => Instrumentation)({ enabled: false });
     guardPatches(instrumentation, name, diag);
@@ -59,10 +60,15 @@ export function startContrib(name: string, tracerProvider: TracerProvider, diag:
  * The instrumentation as the build bundled it (one file: scripts/bundle.mjs), else as published: a dependency of
  * auto-instrumentations-node, which the agent depends on (an unbundled agent, or a package the build skipped).
  */
-function loadPackage(name: string, pkg: string): Record<string, unknown> {
+function loadPackage(name: string, pkg: string, diag: Diag): Record<string, unknown> {
   try {
-    // Through the package's self-reference, so that the bundled and the unbundled agent find the same files.
-    return require(`@x/trace-agent/internal/contrib/${name}`) as Record<string, unknown>;
+    // Through the package's self-reference, so that the bundled and the unbundled agent find the same files; with
+    // the code cache of its earlier runs (its patching and first spans compile less).
+    const file = require.resolve(`@x/trace-agent/internal/contrib/${name}`);
+    return requireWithCodeCache(file, () => diag.debug(`code cache written for ${file}`)).exports as Record<
+      string,
+      unknown
+    >;
   } catch (err) {
     if ((err as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw err;
   }
