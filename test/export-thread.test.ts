@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { agentEnv, byService, harness } from './helpers/harness.js';
 import type { OtlpReceiver } from './helpers/otlp-receiver.js';
+import { runApp } from './helpers/run-app.js';
 
 const h = harness();
 let receiver: OtlpReceiver;
@@ -54,6 +55,30 @@ describe('TRACES_EXPORT_THREAD=true', () => {
     expect(run.code).toBe(0);
     expect(run.atEnd).toBe(0);
     expect(run.logsAtEnd).toBe(0);
+  });
+
+  it('a short-lived app ending naturally: its spans and logs leave from its own thread, no exporter thread starts', async () => {
+    const service = 'thread-short';
+    const run = await busyLoop(service, env(service, { OTEL_LOG_LEVEL: 'debug' }), ['50', '500']);
+    expect(run.code, run.app.stderr.join('\n')).toBe(0);
+    await receiver.waitForSpans({ where: byService(service), count: run.made });
+    expect(spansOf(service)).toBe(run.made); // each once
+    await receiver.waitForLogs({ where: byService(service), count: 2 });
+    const stderr = run.app.stderr.join('\n');
+    expect(stderr).not.toContain('exporter thread started');
+    expect(stderr).toMatch(/OTLP grpc export of \d+ span\(s\)/); // sent all the same
+  });
+
+  it('a flush before the thread starts, then spans after it started: each arrives once, with its scope and resource', async () => {
+    const service = 'thread-early-flush';
+    const run = await runApp('early-flush.mjs', { env: env(service, { OTEL_LOG_LEVEL: 'debug' }) });
+    expect(run.code, run.stderr.join('\n')).toBe(0);
+    expect(run.stderr.join('\n')).toContain('exporter thread started');
+    const spans = await receiver.waitForSpans({ where: byService(service), count: 25 });
+    expect(spans).toHaveLength(25);
+    const byScope = (scope: string) => spans.filter((s) => s.scope.name === scope).map((s) => s.name);
+    expect(byScope('early-flush').sort()).toEqual([...Array(10).fill('after'), ...Array(10).fill('before')]);
+    expect(byScope('early-flush-second')).toEqual(Array(5).fill('second scope'));
   });
 
   it('process.exit() right after the loop: the spans still in the hand-off buffer are delivered before the end', async () => {

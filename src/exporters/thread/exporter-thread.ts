@@ -8,11 +8,9 @@ import { diag as otelDiag } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { BatchConfig, LogLevel, OtlpConfig } from '../../config/index.js';
 import { createDiag, type Diag, OTEL_DIAG_LEVEL, otelLogger } from '../../diag.js';
-import { LazyExporter } from '../lazy.js';
-import type { MessageParts } from '../otlp-encoder.js';
 import type { Signal } from '../otlp-wire.js';
-import { assembleRequest, type ScopedRecords } from './request.js';
-import { FAILURE, KIND, RingReader, SLOT } from './ring.js';
+import { SLOT } from './ring.js';
+import { countResult, RingBatches, type RingTables, ringExporter } from './ring-batches.js';
 
 /** One signal's ring and how to export it; plain data only (it crosses the thread boundary by structured clone). */
 export interface RingSpec {
@@ -22,6 +20,8 @@ export interface RingSpec {
   signal: Signal;
   otlp: OtlpConfig;
   batch: BatchConfig;
+  /** What the app's thread took from the ring before the thread started (ring-batches.ts), if anything. */
+  tables?: RingTables;
 }
 
 /** What the thread is given; rings added after it started come as messages. */
@@ -31,32 +31,11 @@ export interface ExportThreadData {
   secrets: string[];
 }
 
-/** One encoded item and the scope it belongs to. */
-interface Item {
-  scope: number;
-  bytes: Uint8Array;
-}
-
 /**
  * Requests in flight at once: one, as the batch processor does, so a collector that hangs sees one request per
  * export timeout; records wait in the ring meanwhile (and, when it is full, new ones are dropped and counted).
  */
 const MAX_IN_FLIGHT = 1;
-
-export function unpackParts(payload: Uint8Array): MessageParts {
-  const headLength = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0, true);
-  return { head: payload.subarray(4, 4 + headLength), tail: payload.subarray(4 + headLength) };
-}
-
-/** How a failed export is reported at exit: as the exit-time sender (sync-send.ts) words it. */
-function classify(error: Error | undefined): [failure: number, status: number] {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  const message = error?.message ?? '';
-  if (code === 4 || /deadline|timeout|timed out/i.test(message)) return [FAILURE.timeout, 0];
-  if (typeof code === 'number' && code >= 300) return [FAILURE.rejected, code]; // an HTTP status
-  if (typeof code === 'number' && code !== 14 && code > 0) return [FAILURE.rejected, code]; // a gRPC status
-  return [FAILURE.network, 0];
-}
 
 const headers: Int32Array[] = [];
 /** Each ring loop's wake-up: a 'wake' message from the app's thread calls them all. */
@@ -83,53 +62,12 @@ function threadDiag(level: LogLevel, secrets: string[]): Diag {
 
 /** Exports one signal's ring, on this thread's event loop, until the thread ends. */
 function run(d: RingSpec, diag: Diag): void {
-  const ring = new RingReader(d.sab);
-  const header = ring.header;
+  const batches = new RingBatches(d.sab, d.batch.maxExportBatchSize, d.tables);
+  const { ring, header } = batches;
   headers.push(header);
-  const scopes = new Map<number, MessageParts>();
-  let resource: MessageParts = { head: new Uint8Array(0), tail: new Uint8Array(0) };
-
-  const serialize = (items: Item[]): Uint8Array => {
-    const groups = new Map<number, ScopedRecords>();
-    for (const item of items) {
-      let group = groups.get(item.scope);
-      if (!group) groups.set(item.scope, (group = { scope: scopes.get(item.scope)!, records: [] }));
-      group.records.push(item.bytes);
-    }
-    return assembleRequest(resource, groups.values());
-  };
-  const exporter = new LazyExporter<Item>(
-    d.signal,
-    () => {
-      const otlp = require('@x/trace-agent/internal/otlp-exporter') as typeof import('../otlp.js');
-      return otlp.createOtlpExporter<Item>(d.signal, d.otlp, diag, serialize);
-    },
-    d.otlp,
-    diag,
-  );
+  const exporter = ringExporter(d, batches, diag, () => require('@x/trace-agent/internal/otlp-exporter'));
 
   let inFlight = 0;
-  /** Takes up to one batch of items from the ring (scope and resource records update the tables on the way). */
-  const takeBatch = (): Item[] => {
-    const items: Item[] = [];
-    // The batch's records are copied into one buffer, sized by a first walk over their headers.
-    const batch = Buffer.allocUnsafe(ring.measure(d.batch.maxExportBatchSize));
-    let at = 0;
-    ring.take((kind, id, payload) => {
-      if (kind === KIND.item) {
-        let bytes: Uint8Array;
-        if (at + payload.length <= batch.length) {
-          batch.set(payload, at);
-          bytes = batch.subarray(at, (at += payload.length));
-        } else bytes = payload.slice();
-        items.push({ scope: id, bytes });
-      } else if (kind === KIND.scope) scopes.set(id, unpackParts(payload.slice()));
-      else if (kind === KIND.resource) resource = unpackParts(payload.slice());
-      return items.length < d.batch.maxExportBatchSize;
-    });
-    if (items.length) Atomics.add(header, SLOT.taken, items.length);
-    return items;
-  };
   let lastExportAt = 0;
   /**
    * Exports while a request may start: a full batch at once; a partial one only once the batch delay has passed
@@ -138,12 +76,12 @@ function run(d: RingSpec, diag: Diag): void {
    */
   const pump = (flushing: boolean): void => {
     while (inFlight < MAX_IN_FLIGHT) {
-      const waiting = Atomics.load(header, SLOT.handed) - Atomics.load(header, SLOT.taken);
+      const waiting = batches.waiting();
       const due = flushing || Date.now() - lastExportAt >= d.batch.scheduledDelayMs;
       if (waiting > 0 && waiting < (due ? 1 : d.batch.maxExportBatchSize)) return;
       // With nothing waiting this still takes the scope and resource records written ahead of any item (and any
       // item that came meanwhile), so that an empty ring reads as empty.
-      const items = takeBatch();
+      const items = batches.take();
       if (items.length === 0) return;
       lastExportAt = Date.now();
       inFlight++;
@@ -153,13 +91,7 @@ function run(d: RingSpec, diag: Diag): void {
         inFlight--;
         const until = exporter.pausedUntil();
         Atomics.store(header, SLOT.pausedUntil, until && Math.max(1, until - d.epoch));
-        if (result.code === 0) Atomics.add(header, SLOT.delivered, items.length);
-        else {
-          const [failure, status] = classify(result.error);
-          Atomics.store(header, SLOT.lastFailure, failure);
-          Atomics.store(header, SLOT.lastStatus, status);
-          Atomics.add(header, SLOT.failed, items.length);
-        }
+        countResult(header, items.length, result);
         wake(); // the loop's wait below: take the next batch now
       });
     }

@@ -2,7 +2,11 @@
 // item (a span, a log record) is encoded when it is handed over and its bytes copied into the signal's ring
 // (ring.ts); nothing of it outlives the call, no timer or socket runs on the app's thread, and a full ring drops the
 // item and counts it. One exporter thread per process (per agent) serves every signal's ring: it starts shortly
-// after start-up, or at the first full batch, flush or exit.
+// after start-up, or at the first full batch or process.exit(). A flush before it has started (a short-lived app
+// ending naturally) is sent from the app's thread instead: starting a thread then cost ~70 ms at the app's exit.
+
+import type { ExportResult } from '@opentelemetry/core';
+import { requireWithCodeCache } from '../../code-cache.js';
 import type { BatchConfig, LogLevel, OtlpConfig } from '../../config/index.js';
 import { redactUrl } from '../../config/index.js';
 import { type Diag, describeError } from '../../diag.js';
@@ -12,6 +16,7 @@ import { NOUNS, type Signal } from '../otlp-wire.js';
 import { dropWatch, type QueueWatch } from '../queue-watch.js';
 import type { ExportThreadData, RingSpec } from './exporter-thread.js';
 import { createRingBuffer, FAILURE, KIND, RingWriter, SLOT } from './ring.js';
+import { countResult, type Item, RingBatches, ringExporter } from './ring-batches.js';
 
 /** Started this long after start-up even before a batch is full, as the lazy exporter is built (lazy.ts). */
 const WARM_UP_DELAY_MS = 250;
@@ -45,6 +50,10 @@ class ExporterThread {
     private readonly secrets: string[],
     private readonly diag: Diag,
   ) {}
+
+  get started(): boolean {
+    return this.worker !== undefined;
+  }
 
   /** Wakes the thread's loops before their batch delay (a full batch, a flush). */
   wake(): void {
@@ -108,6 +117,7 @@ class ExporterThread {
         this.diag.error(`the exporter thread stopped (${describeError(err)}); spans and logs are no longer exported`);
       });
       this.worker.unref();
+      this.diag.debug('exporter thread started');
       return true;
     } catch (err) {
       this.broken = true;
@@ -163,6 +173,10 @@ export class HandOff<T extends Handed> implements ExitSink {
   /** The flush asked for at exit (capture()), and the failures counted before it (reported by then already). */
   private exitFlush: { asked: number; failedBefore: number } | undefined;
 
+  private readonly spec: RingSpec;
+  /** The app thread's reading of the ring, made by a flush before the exporter thread started (flushHere). */
+  private here: { batches: RingBatches; exporter: ReturnType<typeof ringExporter> } | undefined;
+
   constructor(private readonly o: HandOffOptions<T>) {
     const bytes = Math.min(64 << 20, Math.max(256 << 10, o.batch.maxQueueSize * BYTES_PER_QUEUED_ITEM));
     const sab = createRingBuffer(bytes);
@@ -178,7 +192,8 @@ export class HandOff<T extends Handed> implements ExitSink {
     );
     thread ??= new ExporterThread(o.logLevel, o.secrets, o.diag);
     this.thread = thread;
-    this.thread.add({ sab, epoch: this.epoch, signal: o.signal, otlp: o.otlp, batch: o.batch });
+    this.spec = { sab, epoch: this.epoch, signal: o.signal, otlp: o.otlp, batch: o.batch };
+    this.thread.add(this.spec);
     registerExitSink(this);
     setTimeout(() => this.thread.start(), WARM_UP_DELAY_MS).unref();
   }
@@ -256,9 +271,41 @@ export class HandOff<T extends Handed> implements ExitSink {
   }
 
   async forceFlush(): Promise<void> {
+    if (!this.thread.started && !this.thread.broken) return this.flushHere();
     const asked = this.askFlush();
     if (asked === undefined || this.flushed(asked)) return;
     await this.thread.flushed(this.o.signal, asked, Date.now() + this.o.batch.exportTimeoutMs);
+  }
+
+  /**
+   * Exports what the ring holds from the app's thread, batch after batch, while the exporter thread has not started.
+   * What it took from the ring the thread gets if it starts later (RingSpec.tables), so each reads on where the
+   * other stopped.
+   */
+  private async flushHere(): Promise<void> {
+    try {
+      if (!this.here) {
+        const batches = new RingBatches(this.spec.sab, this.o.batch.maxExportBatchSize);
+        // The bundle as the batch processor's exporter loads it, with the code cache (src/code-cache.ts).
+        const file = require.resolve('@x/trace-agent/internal/otlp-exporter');
+        const load = () =>
+          requireWithCodeCache(file, () => this.o.diag.debug(`code cache written for ${file}`)).exports;
+        this.here = { batches, exporter: ringExporter(this.o, batches, this.o.diag, load) };
+      }
+      const { batches, exporter } = this.here;
+      while (!this.thread.started) {
+        const items: Item[] = batches.take();
+        this.spec.tables = batches.tables();
+        if (items.length === 0) return;
+        const result = await new Promise<ExportResult>((resolve) => exporter.export(items, resolve));
+        countResult(this.ring.header, items.length, result);
+        if (result.code !== 0) return; // reported by the exporter; the rest waits for the next flush
+      }
+    } catch (err) {
+      this.o.diag.debug(`${NOUNS[this.o.signal]}s not exported from the app's thread: ${describeError(err)}`);
+      return;
+    }
+    await this.forceFlush(); // the thread started meanwhile: it takes the rest
   }
 
   async shutdown(): Promise<void> {

@@ -1,0 +1,135 @@
+// The reading side of a signal's ring (hand-off.ts writes it), one implementation for its two readers: the exporter
+// thread, and the app's thread when it flushes before that thread has started (a short-lived app then sends its
+// spans itself instead of starting a thread at its exit). Takes batches of items, keeps the resource and scope
+// records met on the way, and puts a request together; the tables go to the thread if it starts afterwards.
+import type { ExportResult } from '@opentelemetry/core';
+import type { OtlpConfig } from '../../config/index.js';
+import type { Diag } from '../../diag.js';
+import { LazyExporter } from '../lazy.js';
+import type { MessageParts } from '../otlp-encoder.js';
+import type { Signal } from '../otlp-wire.js';
+import { assembleRequest, type ScopedRecords } from './request.js';
+import { FAILURE, KIND, RingReader, SLOT } from './ring.js';
+
+/** One encoded item and the scope it belongs to. */
+export interface Item {
+  scope: number;
+  bytes: Uint8Array;
+}
+
+/** The resource and scope records a reader has taken (plain data: it crosses to the thread by structured clone). */
+export interface RingTables {
+  resource: MessageParts;
+  scopes: [id: number, parts: MessageParts][];
+}
+
+export function unpackParts(payload: Uint8Array): MessageParts {
+  const headLength = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0, true);
+  return { head: payload.subarray(4, 4 + headLength), tail: payload.subarray(4 + headLength) };
+}
+
+export class RingBatches {
+  readonly ring: RingReader;
+  private readonly scopes: Map<number, MessageParts>;
+  private resource: MessageParts;
+
+  constructor(
+    sab: SharedArrayBuffer,
+    private readonly batchSize: number,
+    tables?: RingTables,
+  ) {
+    this.ring = new RingReader(sab);
+    this.scopes = new Map(tables?.scopes);
+    this.resource = tables?.resource ?? { head: new Uint8Array(0), tail: new Uint8Array(0) };
+  }
+
+  get header(): Int32Array {
+    return this.ring.header;
+  }
+
+  /** Items handed over and not yet taken. */
+  waiting(): number {
+    return Atomics.load(this.ring.header, SLOT.handed) - Atomics.load(this.ring.header, SLOT.taken);
+  }
+
+  /**
+   * Takes up to one batch of items (scope and resource records update the tables on the way; with no item waiting
+   * this still takes those, so that an empty ring reads as empty).
+   */
+  take(): Item[] {
+    const items: Item[] = [];
+    // The batch's records are copied into one buffer, sized by a first walk over their headers.
+    const batch = Buffer.allocUnsafe(this.ring.measure(this.batchSize));
+    let at = 0;
+    this.ring.take((kind, id, payload) => {
+      if (kind === KIND.item) {
+        let bytes: Uint8Array;
+        if (at + payload.length <= batch.length) {
+          batch.set(payload, at);
+          bytes = batch.subarray(at, (at += payload.length));
+        } else bytes = payload.slice();
+        items.push({ scope: id, bytes });
+      } else if (kind === KIND.scope) this.scopes.set(id, unpackParts(payload.slice()));
+      else if (kind === KIND.resource) this.resource = unpackParts(payload.slice());
+      return items.length < this.batchSize;
+    });
+    if (items.length) Atomics.add(this.ring.header, SLOT.taken, items.length);
+    return items;
+  }
+
+  /** The Export{Trace,Logs}ServiceRequest of these items. */
+  serialize(items: Item[]): Uint8Array {
+    const groups = new Map<number, ScopedRecords>();
+    for (const item of items) {
+      let group = groups.get(item.scope);
+      if (!group) groups.set(item.scope, (group = { scope: this.scopes.get(item.scope)!, records: [] }));
+      group.records.push(item.bytes);
+    }
+    return assembleRequest(this.resource, groups.values());
+  }
+
+  tables(): RingTables {
+    return { resource: this.resource, scopes: [...this.scopes] };
+  }
+}
+
+/**
+ * The signal's OTLP exporter for a ring's batches, behind the LazyExporter both threads use (outage pacing, one
+ * warning per outage, the count of what was dropped); `load` requires the OTLP exporter bundle as its thread can.
+ */
+export function ringExporter(
+  d: { signal: Signal; otlp: OtlpConfig },
+  batches: RingBatches,
+  diag: Diag,
+  load: () => unknown,
+): LazyExporter<Item> {
+  const serialize = (items: Item[]) => batches.serialize(items);
+  return new LazyExporter<Item>(
+    d.signal,
+    () => (load() as typeof import('../otlp.js')).createOtlpExporter<Item>(d.signal, d.otlp, diag, serialize),
+    d.otlp,
+    diag,
+  );
+}
+
+/** Counts an export's items as delivered or failed in the ring's header (read at exit, hand-off.ts's drainSync). */
+export function countResult(header: Int32Array, items: number, result: ExportResult): void {
+  if (result.code === 0) {
+    Atomics.add(header, SLOT.delivered, items);
+    return;
+  }
+  const [failure, status] = classify(result.error);
+  Atomics.store(header, SLOT.lastFailure, failure);
+  Atomics.store(header, SLOT.lastStatus, status);
+  Atomics.add(header, SLOT.failed, items);
+}
+
+/** How a failed export is reported at exit: as the exit-time sender (sync-send.ts) words it. */
+function classify(error: Error | undefined): [failure: number, status: number] {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const message = error?.message ?? '';
+  if (code === 4 || /deadline|timeout|timed out/i.test(message)) return [FAILURE.timeout, 0];
+  if (typeof code === 'number' && code >= 300) return [FAILURE.rejected, code]; // an HTTP status
+  if (typeof code === 'number' && code !== 14 && code > 0) return [FAILURE.rejected, code]; // a gRPC status
+  return [FAILURE.network, 0];
+}
