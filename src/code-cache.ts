@@ -72,6 +72,15 @@ export function requireWithCodeCache(file: string, written: () => void): Loaded 
   return { exports: m.exports, cache: 'made' };
 }
 
+/**
+ * One of the agent's bundles by its package self-reference (`@x/trace-agent/internal/…`, so that the bundled and the
+ * unbundled agent find the same file), with the code cache; `debug` hears when a new cache is written.
+ */
+export function requireBundle(specifier: string, debug: (message: string) => void): unknown {
+  const file = require.resolve(specifier);
+  return requireWithCodeCache(file, () => debug(`code cache written for ${file}`)).exports;
+}
+
 function writeLater(script: vm.Script, file: string, cacheFile: string, done: () => void): void {
   let written = false;
   const write = (): void => {

@@ -8,7 +8,7 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
-import { requireWithCodeCache } from '../code-cache.js';
+import { requireBundle } from '../code-cache.js';
 import type { AgentConfig, LogsConfig, OtlpConfig } from '../config/index.js';
 import { type Diag, secretsOf } from '../diag.js';
 import { FileSpanExporter } from './file.js';
@@ -72,12 +72,9 @@ function lazyOtlp<T>(signal: Signal, otlp: OtlpConfig, diag: Diag): LazyExporter
 }
 
 /**
- * The OTLP exporters are built into a bundle of their own (scripts/bundle.mjs), reached through the package's
- * self-reference so that the bundled and the unbundled agent find the same file; with the code cache of its earlier
- * runs (an app's first export, often the one at its exit, compiles less).
+ * The OTLP exporters are built into a bundle of their own (scripts/bundle.mjs), loaded with the code cache of its
+ * earlier runs (an app's first export, often the one at its exit, compiles less).
  */
 function loadOtlpModule(diag: Diag): typeof import('./otlp.js') {
-  const file = require.resolve('@x/trace-agent/internal/otlp-exporter');
-  return requireWithCodeCache(file, () => diag.debug(`code cache written for ${file}`))
-    .exports as typeof import('./otlp.js');
+  return requireBundle('@x/trace-agent/internal/otlp-exporter', diag.debug) as typeof import('./otlp.js');
 }

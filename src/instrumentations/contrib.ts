@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { sep } from 'node:path';
 import type { TracerProvider } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
-import { requireWithCodeCache } from '../code-cache.js';
+import { requireBundle } from '../code-cache.js';
 import { type Diag, describeError } from '../diag.js';
 import { CONTRIB } from './catalog.js';
 
@@ -62,13 +62,8 @@ export function startContrib(name: string, tracerProvider: TracerProvider, diag:
  */
 function loadPackage(name: string, pkg: string, diag: Diag): Record<string, unknown> {
   try {
-    // Through the package's self-reference, so that the bundled and the unbundled agent find the same files; with
-    // the code cache of its earlier runs (its patching and first spans compile less).
-    const file = require.resolve(`@x/trace-agent/internal/contrib/${name}`);
-    return requireWithCodeCache(file, () => diag.debug(`code cache written for ${file}`)).exports as Record<
-      string,
-      unknown
-    >;
+    // With the code cache of its earlier runs: its patching and first spans compile less.
+    return requireBundle(`@x/trace-agent/internal/contrib/${name}`, diag.debug) as Record<string, unknown>;
   } catch (err) {
     if ((err as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw err;
   }

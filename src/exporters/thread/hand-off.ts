@@ -6,7 +6,7 @@
 // ending naturally) is sent from the app's thread instead: starting a thread then cost ~70 ms at the app's exit.
 
 import type { ExportResult } from '@opentelemetry/core';
-import { requireWithCodeCache } from '../../code-cache.js';
+import { requireBundle } from '../../code-cache.js';
 import type { BatchConfig, LogLevel, OtlpConfig } from '../../config/index.js';
 import { redactUrl } from '../../config/index.js';
 import { type Diag, describeError } from '../../diag.js';
@@ -287,9 +287,7 @@ export class HandOff<T extends Handed> implements ExitSink {
       if (!this.here) {
         const batches = new RingBatches(this.spec.sab, this.o.batch.maxExportBatchSize);
         // The bundle as the batch processor's exporter loads it, with the code cache (src/code-cache.ts).
-        const file = require.resolve('@x/trace-agent/internal/otlp-exporter');
-        const load = () =>
-          requireWithCodeCache(file, () => this.o.diag.debug(`code cache written for ${file}`)).exports;
+        const load = () => requireBundle('@x/trace-agent/internal/otlp-exporter', this.o.diag.debug);
         this.here = { batches, exporter: ringExporter(this.o, batches, this.o.diag, load) };
       }
       const { batches, exporter } = this.here;
