@@ -159,6 +159,26 @@ const contribFiles = Object.entries(CONTRIB).map(([name, [exportName]]) => ({
 const shared = ['@opentelemetry/api', '@opentelemetry/core', '@opentelemetry/instrumentation'];
 // winston's instrumentation requires this at run time, when installed (a dependency of the agent for that).
 const optional = ['@opentelemetry/winston-transport'];
+/**
+ * `Array.from(arguments)` in a contrib instrumentation's code becomes `Array.prototype.slice.call(arguments)`: the
+ * same array, but V8 takes Array.from's generic iterator path for an arguments object (~1.2 µs a call on Node
+ * 22-26, against ~0.09). The express instrumentation calls it once per layer a request passes: measured, an
+ * Express route served ~25% more req/s with sampling off (bench/README.md).
+ */
+const ARRAY_FROM_ARGUMENTS = 'Array.from(arguments)';
+const argumentsSlice = {
+  name: 'arguments-slice',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]@opentelemetry[\\/]instrumentation-[^\\/]+[\\/].*\.m?js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      if (!source.includes(ARRAY_FROM_ARGUMENTS)) return undefined;
+      return {
+        contents: source.replaceAll(ARRAY_FROM_ARGUMENTS, 'Array.prototype.slice.call(arguments)'),
+        loader: 'js',
+      };
+    });
+  },
+};
 const buildContrib = ({ file, pkg, exportName }, esm) =>
   build({
     ...common,
@@ -171,6 +191,7 @@ const buildContrib = ({ file, pkg, exportName }, esm) =>
     },
     outfile: join(root, file),
     external: [...external, ...shared, ...optional],
+    plugins: [argumentsSlice],
   });
 for (const c of contribFiles) {
   results.push(await buildContrib(c, true));
