@@ -7,7 +7,6 @@ import { CompositePropagator, setGlobalErrorHandler, W3CBaggagePropagator } from
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
-  ParentBasedSampler,
   type Sampler,
   type SpanProcessor,
   TracerProvider,
@@ -22,6 +21,7 @@ import { startLogs } from './logs/index.js';
 import { buildResource } from './resource.js';
 import { installShutdownHooks } from './shutdown.js';
 import { PooledIdGenerator } from './spans/id-generator.js';
+import { ParentBasedSampler } from './spans/parent-based.js';
 import { RatioSampler } from './spans/ratio-sampler.js';
 import { TraceContextPropagator } from './spans/tracecontext.js';
 import { agentState } from './state.js';
@@ -93,11 +93,11 @@ function createSampler({ name, ratio }: AgentConfig['sampler']): Sampler {
     case 'traceidratio':
       return new RatioSampler(ratio); // TraceIdRatioBasedSampler's decisions, cheaper (src/spans/ratio-sampler.ts)
     case 'parentbased_always_off':
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+      return new ParentBasedSampler(new AlwaysOffSampler());
     case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: new RatioSampler(ratio) });
+      return new ParentBasedSampler(new RatioSampler(ratio));
     case 'parentbased_always_on':
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+      return new ParentBasedSampler(new AlwaysOnSampler()); // the SDK's decisions (src/spans/parent-based.ts)
   }
 }
 

@@ -16,6 +16,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { PooledIdGenerator } from '../src/spans/id-generator.js';
+import { ParentBasedSampler as AgentParentBased, validParentOf } from '../src/spans/parent-based.js';
 import { RatioSampler } from '../src/spans/ratio-sampler.js';
 import { fastStartSpan } from '../src/spans/span-start.js';
 
@@ -104,6 +105,56 @@ describe('fastStartSpan', () => {
     const a = start();
     const b = tracer.startSpan('unrelated');
     expect(b.spanContext().traceId).not.toBe(a.spanContext().traceId);
+  });
+});
+
+describe('ParentBasedSampler (src/spans/parent-based.ts)', () => {
+  const parent = (traceId: string, spanId: string, flags: TraceFlags, isRemote: boolean) =>
+    trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: flags, isRemote });
+  const good = ['4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7'] as const;
+  const parents: [string, Context][] = [['no parent', ROOT_CONTEXT]];
+  for (const isRemote of [true, false])
+    for (const flags of [TraceFlags.SAMPLED, TraceFlags.NONE])
+      for (const [what, t, s] of [
+        ['valid ids', good[0], good[1]],
+        ['zero trace id', '0'.repeat(32), good[1]],
+        ['zero span id', good[0], '0'.repeat(16)],
+        ['non-hex trace id', `${good[0].slice(0, 31)}z`, good[1]],
+        ['short span id', good[0], good[1].slice(1)],
+      ])
+        parents.push([`${isRemote ? 'remote' : 'local'}, flags ${flags}, ${what}`, parent(t, s, flags, isRemote)]);
+
+  it.each(parents)('decides as the SDK ParentBasedSampler for every root: %s', (_, ctx) => {
+    for (const [ours, sdk] of [
+      [new AgentParentBased(new AlwaysOnSampler()), new ParentBasedSampler({ root: new AlwaysOnSampler() })],
+      [new AgentParentBased(new AlwaysOffSampler()), new ParentBasedSampler({ root: new AlwaysOffSampler() })],
+      [
+        new AgentParentBased(new RatioSampler(0.5)),
+        new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.5) }),
+      ],
+    ] as const) {
+      expect(ours.toString()).toBe(sdk.toString());
+      for (let i = 0; i < 50; i++) {
+        const traceId = new PooledIdGenerator().generateTraceId();
+        const decide = (s: Sampler) => s.shouldSample(ctx, traceId, 'GET', SpanKind.SERVER, {}, []).decision;
+        expect(decide(ours)).toBe(decide(sdk));
+      }
+    }
+  });
+
+  it("takes a lean span's context as its parent without checking its ids again, and a child continues its trace", () => {
+    const sampler = new AgentParentBased(new AlwaysOnSampler());
+    const { start } = setup(sampler);
+    const root = start();
+    expect(root.constructor.name).toBe('LeanSpan');
+    const ctx = trace.setSpan(ROOT_CONTEXT, root);
+    expect(validParentOf(ctx)).toBe(root.spanContext());
+    const child = start(ctx);
+    expect(child.spanContext().traceId).toBe(root.spanContext().traceId);
+    expect((child as unknown as { parentSpanContext: unknown }).parentSpanContext).toBe(root.spanContext());
+    // Any other span's context is checked: an invalid one is no parent.
+    const invalid = trace.wrapSpanContext({ traceId: '0'.repeat(32), spanId: good[1], traceFlags: 1 });
+    expect(validParentOf(trace.setSpan(ROOT_CONTEXT, invalid))).toBeUndefined();
   });
 });
 

@@ -22,6 +22,7 @@ import { isTracingSuppressed } from '@opentelemetry/core';
 import { type Sampler, SamplingDecision } from '@opentelemetry/sdk-trace';
 import type { PooledIdGenerator } from './id-generator.js';
 import { pipelineOf, startLeanSpan } from './lean-span.js';
+import { validParentOf } from './parent-based.js';
 
 export interface SpanStartOptions {
   sampler: Sampler;
@@ -41,8 +42,8 @@ export const sdkStartSpan: StartSpan = (tracer, name, kind, parent, startTime) =
 export function fastStartSpan({ sampler, ids }: SpanStartOptions): StartSpan {
   return (tracer, name, kind, parent, startTime) => {
     if (isTracingSuppressed(parent)) return sdkStartSpan(tracer, name, kind, parent, startTime);
-    const parentSc = trace.getSpanContext(parent);
-    const validParent = parentSc !== undefined && trace.isSpanContextValid(parentSc);
+    const parentSc = validParentOf(parent);
+    const validParent = parentSc !== undefined;
     const traceId = validParent ? parentSc.traceId : ids.generateTraceId();
     const result = sampler.shouldSample(parent, traceId, name, kind, NO_ATTRIBUTES, NO_LINKS);
     const traceState = result.traceState ?? (validParent ? parentSc.traceState : undefined);
