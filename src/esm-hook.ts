@@ -9,22 +9,14 @@
 import * as nodeModule from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { type Diag, describeError } from './diag.js';
+import { addModuleHooks, type ResolveContext, type ResolveFn, registerHooksAvailable } from './module-hooks.js';
 
-type ResolveFn = (specifier: string, context: ResolveContext) => unknown;
-interface ResolveContext {
-  conditions?: readonly string[];
-  parentURL?: string;
-}
+type RegisterHooks = NonNullable<ReturnType<typeof registerHooksAvailable>>;
+
 interface SyncHook {
   resolveSync(specifier: string, context: ResolveContext, next: ResolveFn): unknown;
   loadSync(url: string, context: object, next: (url: string, context: object) => unknown): unknown;
   applyOptions(options: { include: string[] }): void;
-}
-interface RegisterHooks {
-  registerHooks?(hooks: {
-    resolve?: (s: string, c: ResolveContext, n: ResolveFn) => unknown;
-    load?: SyncHook['loadSync'];
-  }): { deregister?(): void };
 }
 
 export function registerEsmHook(moduleNames: string[], diag: Diag): void {
@@ -32,7 +24,7 @@ export function registerEsmHook(moduleNames: string[], diag: Diag): void {
   // Builtins may be imported with or without the `node:` prefix.
   const include = [...new Set(moduleNames.flatMap((m) => (nodeModule.isBuiltin(m) ? [m, `node:${m}`] : [m])))];
   try {
-    const registerHooks = (nodeModule as RegisterHooks).registerHooks;
+    const registerHooks = registerHooksAvailable();
     if (registerHooks && syncHooksWork(process.versions.node)) {
       armOnFirstImport(include, registerHooks, diag);
       return;
@@ -43,15 +35,11 @@ export function registerEsmHook(moduleNames: string[], diag: Diag): void {
   }
 }
 
-function armOnFirstImport(
-  include: string[],
-  registerHooks: NonNullable<RegisterHooks['registerHooks']>,
-  diag: Diag,
-): void {
+function armOnFirstImport(include: string[], registerHooks: RegisterHooks, diag: Diag): void {
   let armed: SyncHook | undefined;
   let failed = false;
   const packages = new Set(include.map((name) => packageOf(name)));
-  const watcher = registerHooks({
+  const watcher = addModuleHooks({
     resolve(specifier, context, nextResolve) {
       if (armed) return nextResolve(specifier, context); // the loader's hooks, registered later, ran before this one
       if (failed || context.conditions?.includes('require') || !packages.has(packageOf(specifier) ?? ''))
@@ -71,14 +59,14 @@ function armOnFirstImport(
 }
 
 /** import-in-the-middle's synchronous, in-thread loader, set up as its register-hooks.mjs does. */
-function armLoader(include: string[], registerHooks: NonNullable<RegisterHooks['registerHooks']>): SyncHook {
+function armLoader(include: string[], registerHooks: RegisterHooks): SyncHook {
   const registerHooksUrl = pathToFileURL(require.resolve('import-in-the-middle/register-hooks.mjs')).href;
   const { createHook } = require('import-in-the-middle/create-hook.mjs') as {
     createHook(meta: { url: string }): SyncHook;
   };
   const hook = createHook({ url: registerHooksUrl });
   hook.applyOptions({ include });
-  registerHooks({ resolve: hook.resolveSync, load: hook.loadSync });
+  registerHooks({ resolve: hook.resolveSync, load: hook.loadSync }); // for good: never set aside
   return hook;
 }
 

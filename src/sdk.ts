@@ -13,11 +13,12 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { type AgentConfig, readConfig } from './config/index.js';
 import { createDiag, type Diag, describeError, OTEL_DIAG_LEVEL, otelLogger, secretsOf } from './diag.js';
-import { registerEsmHook } from './esm-hook.js';
+import { registerEsmHook, syncHooksWork } from './esm-hook.js';
 import { createSpanProcessors } from './exporters/index.js';
 import { userSpanProcessors } from './exporters/user-processors.js';
 import { createInstrumentations } from './instrumentations/index.js';
 import { startLogs } from './logs/index.js';
+import { setAsideForCommonJsMain } from './module-hooks.js';
 import { buildResource } from './resource.js';
 import { installShutdownHooks } from './shutdown.js';
 import { PooledIdGenerator } from './spans/id-generator.js';
@@ -59,6 +60,7 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
     { contextManager, sampler, ids, tracerProvider: provider },
   );
   registerEsmHook(esmModules, diag);
+  if (syncHooksWork(process.versions.node)) setAsideForCommonJsMain(diag); // their cost, for CommonJS apps
   // registerInstrumentations' work, without loading @opentelemetry/instrumentation (and import-in-the-middle) at
   // start-up for it: the agent's own instrumentations need a provider and enable().
   for (const instrumentation of instrumentations) {

@@ -8,7 +8,7 @@ import { REPO_ROOT } from './helpers/run-app.js';
 
 const LAYERS: string[][] = [
   ['config', 'diag', 'state', 'code-cache'], // foundation: the environment, diagnostics, per-process state, loading
-  ['spans', 'exporters', 'esm-hook', 'resource'], // span machinery, both signals' export, hooks, the resource
+  ['spans', 'exporters', 'esm-hook', 'module-hooks', 'resource'], // span machinery, both signals' export, hooks, the resource
   ['instrumentations', 'logs', 'shutdown'], // what makes spans and log records, and delivers them at exit
   ['sdk'], // the pipeline that assembles all of the above
   ['agent'], // the start-up decision

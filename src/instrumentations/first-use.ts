@@ -10,6 +10,7 @@ import * as nodeModule from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { type Diag, describeError } from '../diag.js';
 import { packageOf } from '../esm-hook.js';
+import { addModuleHooks, registerHooksAvailable } from '../module-hooks.js';
 
 type RequireFn = (this: NodeJS.Module, id: string) => unknown;
 
@@ -65,12 +66,13 @@ export function startOnFirstUse(
   };
 
   try {
-    nodeModule.registerHooks?.({
-      resolve(specifier, context, nextResolve) {
-        if (!(ownUrl && context.parentURL?.startsWith(ownUrl))) startFor(specifier);
-        return nextResolve(specifier, context);
-      },
-    });
+    if (registerHooksAvailable())
+      addModuleHooks({
+        resolve(specifier, context, nextResolve) {
+          if (!(ownUrl && context.parentURL?.startsWith(ownUrl))) startFor(specifier);
+          return nextResolve(specifier, context);
+        },
+      });
   } catch (err) {
     diag.debug(`modules imported as ES modules do not start their instrumentation: ${describeError(err)}`);
   }
