@@ -11,8 +11,6 @@ import { pathToFileURL } from 'node:url';
 import { type Diag, describeError } from './diag.js';
 import { addModuleHooks, type ResolveContext, type ResolveFn, registerHooksAvailable } from './module-hooks.js';
 
-type RegisterHooks = NonNullable<ReturnType<typeof registerHooksAvailable>>;
-
 interface SyncHook {
   resolveSync(specifier: string, context: ResolveContext, next: ResolveFn): unknown;
   loadSync(url: string, context: object, next: (url: string, context: object) => unknown): unknown;
@@ -24,9 +22,8 @@ export function registerEsmHook(moduleNames: string[], diag: Diag): void {
   // Builtins may be imported with or without the `node:` prefix.
   const include = [...new Set(moduleNames.flatMap((m) => (nodeModule.isBuiltin(m) ? [m, `node:${m}`] : [m])))];
   try {
-    const registerHooks = registerHooksAvailable();
-    if (registerHooks && syncHooksWork(process.versions.node)) {
-      armOnFirstImport(include, registerHooks, diag);
+    if (registerHooksAvailable() && syncHooksWork(process.versions.node)) {
+      armOnFirstImport(include, diag);
       return;
     }
     registerLoaderThread(include);
@@ -35,7 +32,7 @@ export function registerEsmHook(moduleNames: string[], diag: Diag): void {
   }
 }
 
-function armOnFirstImport(include: string[], registerHooks: RegisterHooks, diag: Diag): void {
+function armOnFirstImport(include: string[], diag: Diag): void {
   let armed: SyncHook | undefined;
   let failed = false;
   const packages = new Set(include.map((name) => packageOf(name)));
@@ -45,7 +42,7 @@ function armOnFirstImport(include: string[], registerHooks: RegisterHooks, diag:
       if (failed || context.conditions?.includes('require') || !packages.has(packageOf(specifier) ?? ''))
         return nextResolve(specifier, context);
       try {
-        armed = armLoader(include, registerHooks);
+        armed = armLoader(include);
       } catch (err) {
         failed = true;
         diag.warn(`ESM instrumentation is unavailable (${describeError(err)}); CommonJS modules are still traced`);
@@ -59,14 +56,15 @@ function armOnFirstImport(include: string[], registerHooks: RegisterHooks, diag:
 }
 
 /** import-in-the-middle's synchronous, in-thread loader, set up as its register-hooks.mjs does. */
-function armLoader(include: string[], registerHooks: RegisterHooks): SyncHook {
+function armLoader(include: string[]): SyncHook {
   const registerHooksUrl = pathToFileURL(require.resolve('import-in-the-middle/register-hooks.mjs')).href;
   const { createHook } = require('import-in-the-middle/create-hook.mjs') as {
     createHook(meta: { url: string }): SyncHook;
   };
   const hook = createHook({ url: registerHooksUrl });
   hook.applyOptions({ include });
-  registerHooks({ resolve: hook.resolveSync, load: hook.loadSync }); // for good: never set aside
+  // Set aside with the agent's own while a CommonJS app loads no ES module (src/module-hooks.ts).
+  addModuleHooks({ resolve: hook.resolveSync, load: hook.loadSync });
   return hook;
 }
 
