@@ -95,7 +95,6 @@ function readPipeline(tracer: Partial<Record<string, unknown>>): SpanPipeline | 
   };
 }
 
-const TIME_ORIGIN = performance.timeOrigin; // constant for the process; a getter call each time otherwise
 const UNSET_STATUS: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET }) as SpanStatus;
 const NOT_ENDED: HrTime = Object.freeze([0, 0]) as unknown as HrTime;
 const NO_DURATION: HrTime = Object.freeze([-1, -1]) as unknown as HrTime;
@@ -356,7 +355,7 @@ export class LeanSpan implements Span, ReadableSpan {
   /** SpanImpl's _getTime: numbers up to performance.now() are performance-relative, larger ones epoch ms. */
   private timeOf(input: TimeInput | undefined): HrTime {
     if (typeof input === 'number' && input <= performance.now()) {
-      return hrTime(input + (this.startEpochMs - (this.perfStart + TIME_ORIGIN)));
+      return hrTime(input + (this.startEpochMs - (this.perfStart + performance.timeOrigin)));
     }
     if (typeof input === 'number') return millisToHrTime(input);
     if (input instanceof Date) return millisToHrTime(input.getTime());
