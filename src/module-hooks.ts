@@ -44,7 +44,8 @@ interface Entry {
   handle: Handle | undefined;
 }
 const entries: Entry[] = [];
-let aside = false;
+// main?: before the main module; aside: hooks set aside; window: on while require() loads an ES module; back: on.
+let state: 'main?' | 'aside' | 'window' | 'back' = 'main?';
 
 export function registerHooksAvailable(): RegisterHooks | undefined {
   return (nodeModule as { registerHooks?: RegisterHooks }).registerHooks;
@@ -54,7 +55,7 @@ export function registerHooksAvailable(): RegisterHooks | undefined {
 export function addModuleHooks(hooks: ModuleHooks): { deregister(): void } {
   const register = registerHooksAvailable();
   if (!register) throw new Error('module.registerHooks is not available in this Node');
-  const entry: Entry = { hooks, handle: aside ? undefined : register(hooks) };
+  const entry: Entry = { hooks, handle: state === 'aside' ? undefined : register(hooks) };
   entries.push(entry);
   return {
     deregister() {
@@ -78,14 +79,10 @@ export function setAsideForCommonJsMain(diag: Diag, main = process.argv[1]): voi
   }
   const proto = (nodeModule as unknown as { Module: { prototype: { _compile: Compile } } }).Module.prototype;
   const compile = proto._compile;
-  // main?: before the main module; aside: hooks set aside; window: on while require() loads an ES module; back: on.
-  let state: 'main?' | 'aside' | 'window' | 'back' = 'main?';
   const on = () => {
-    aside = false;
     for (const entry of entries) entry.handle ??= register(entry.hooks);
   };
   const off = () => {
-    aside = true;
     for (const entry of entries) {
       entry.handle?.deregister?.();
       entry.handle = undefined;
