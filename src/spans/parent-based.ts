@@ -15,12 +15,18 @@ import {
 import { type Sampler, SamplingDecision, type SamplingResult } from '@opentelemetry/sdk-trace';
 import { LeanSpan } from './lean-span.js';
 
+/** The last other span whose context passed the check: the span start and the sampler ask about the same parent. */
+let lastChecked: object | undefined;
+
 /** The context of `ctx`'s span when it is valid (a LeanSpan's without a second look); undefined otherwise. */
 export function validParentOf(ctx: Context): SpanContext | undefined {
   const span = trace.getSpan(ctx);
   if (span === undefined) return undefined;
   const sc = span.spanContext();
-  return span instanceof LeanSpan || isSpanContextValid(sc) ? sc : undefined;
+  if (span instanceof LeanSpan || span === lastChecked) return sc;
+  if (!isSpanContextValid(sc)) return undefined;
+  lastChecked = span; // a remote parent (an extracted context) is checked once per span started under it
+  return sc;
 }
 
 const SAMPLE: SamplingResult = Object.freeze({ decision: SamplingDecision.RECORD_AND_SAMPLED });

@@ -9,7 +9,7 @@ import type { ExportResult } from '@opentelemetry/core';
 import type { BatchConfig, LogLevel, OtlpConfig } from '../../config/index.js';
 import { createDiag, type Diag, OTEL_DIAG_LEVEL, otelLogger } from '../../diag.js';
 import type { Signal } from '../otlp-wire.js';
-import { SLOT } from './ring.js';
+import { SLEEP, SLOT } from './ring.js';
 import { countResult, RingBatches, type RingTables, ringExporter } from './ring-batches.js';
 
 /** One signal's ring and how to export it; plain data only (it crosses the thread boundary by structured clone). */
@@ -116,14 +116,44 @@ function run(d: RingSpec, diag: Diag): void {
         Atomics.notify(header, SLOT.flushDone); // the app's thread waiting at exit (Atomics.wait)
         parentPort?.postMessage({ signal: d.signal, flushed: asked }); // or asynchronously
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(wake, d.batch.scheduledDelayMs);
-        wakeUp = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      const ms = nextWait();
+      if (ms > 0)
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(wake, ms);
+          wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      Atomics.store(header, SLOT.sleep, SLEEP.awake);
     }
+  };
+
+  // How long to wait, and how (ring.ts SLEEP): a nap until a full batch is due at the rate items arrived since the
+  // last look, or sleep until the batch delay and let the app's thread wake this one at a full batch.
+  let seenHanded = Atomics.load(header, SLOT.handed);
+  let seenAt = Date.now();
+  const nextWait = (): number => {
+    const now = Date.now();
+    const handed = Atomics.load(header, SLOT.handed);
+    const perMs = (handed - seenHanded) / Math.max(1, now - seenAt);
+    seenHanded = handed;
+    seenAt = now;
+    if (inFlight > 0) return d.batch.scheduledDelayMs; // the export's end wakes the loop
+    const waiting = batches.waiting();
+    // Nothing waiting: the batch delay counts from the next item, so a look every batch delay is soon enough.
+    const dueIn =
+      waiting === 0 ? d.batch.scheduledDelayMs : Math.max(1, d.batch.scheduledDelayMs - (now - lastExportAt));
+    const missing = d.batch.maxExportBatchSize - waiting;
+    const eta = perMs > 0 ? Math.ceil(missing / perMs) : Number.POSITIVE_INFINITY;
+    if (eta < dueIn) {
+      Atomics.store(header, SLOT.sleep, SLEEP.napping);
+      return Math.max(1, eta);
+    }
+    Atomics.store(header, SLOT.sleep, SLEEP.sleeping);
+    // Published before this second look, as the app's thread counts an item before it looks at the state: either
+    // this sees the full batch, or the app's thread sees this thread asleep and wakes it.
+    return batches.waiting() >= d.batch.maxExportBatchSize ? 0 : dueIn;
   };
   void loop();
 }

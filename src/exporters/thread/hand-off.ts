@@ -15,7 +15,7 @@ import { encodeResourceParts, encodeScopeParts, type MessageParts } from '../otl
 import { NOUNS, type Signal } from '../otlp-wire.js';
 import { dropWatch, type QueueWatch } from '../queue-watch.js';
 import type { ExportThreadData, RingSpec } from './exporter-thread.js';
-import { createRingBuffer, FAILURE, KIND, RingWriter, SLOT } from './ring.js';
+import { createRingBuffer, FAILURE, KIND, RingWriter, SLEEP, SLOT } from './ring.js';
 import { countResult, type Item, RingBatches, ringExporter } from './ring-batches.js';
 
 /** Started this long after start-up even before a batch is full, as the lazy exporter is built (lazy.ts). */
@@ -167,7 +167,6 @@ export class HandOff<T extends Handed> implements ExitSink {
   private resourceSent = false;
   private readonly scopeIds = new Map<Handed['instrumentationScope'], number>();
   private readonly scopeKeys = new Map<string, number>();
-  private sinceWake = 0;
   /** Items put in the ring (the exporter thread counts those it delivered and those that failed). */
   private handedOver = 0;
   /** The flush asked for at exit (capture()), and the failures counted before it (reported by then already). */
@@ -213,19 +212,27 @@ export class HandOff<T extends Handed> implements ExitSink {
       )
         return this.drops.drop(1); // the resource goes first: the thread puts it in front of every request
       // The queue holds at most OTEL_BSP/BLRP_MAX_QUEUE_SIZE items, as the batch processor's; the ring's bytes bound it too.
-      if (this.handedOver - Atomics.load(this.ring.header, SLOT.taken) >= this.o.batch.maxQueueSize)
-        return this.drops.drop(1);
+      const waiting = this.handedOver - Atomics.load(this.ring.header, SLOT.taken);
+      if (waiting >= this.o.batch.maxQueueSize) return this.drops.drop(1);
       const scope = this.scopeId(item.instrumentationScope);
       if (scope === undefined || !this.ring.put(KIND.item, scope, this.o.encode(item))) return this.drops.drop(1);
       Atomics.store(this.ring.header, SLOT.handed, ++this.handedOver);
-      if (++this.sinceWake >= this.o.batch.maxExportBatchSize) {
-        this.sinceWake = 0;
-        this.thread.start();
-        this.thread.wake();
-      }
+      if (waiting + 1 >= this.o.batch.maxExportBatchSize) this.batchReady(waiting + 1);
     } catch (err) {
       this.o.diag.debug(`${NOUNS[this.o.signal]} not exported: cannot encode it (${describeError(err)})`);
     }
+  }
+
+  /** A full batch waits: starts the thread, or wakes it if its wait says it will not come by itself (ring.ts SLEEP). */
+  private batchReady(waiting: number): void {
+    if (!this.thread.started) {
+      this.thread.start(); // its first look takes the batch
+      return;
+    }
+    const header = this.ring.header;
+    const state = Atomics.load(header, SLOT.sleep);
+    if (state === SLEEP.awake || (state === SLEEP.napping && waiting < this.o.batch.maxQueueSize >>> 1)) return;
+    if (Atomics.compareExchange(header, SLOT.sleep, state, SLEEP.awake) === state) this.thread.wake();
   }
 
   /** The scope's id in the ring, its record written first; undefined when it cannot be written now. */
