@@ -1,13 +1,20 @@
 // The exporter thread's inputs: spans encoded one by one on the app's thread, carried through the SharedArrayBuffer
 // ring, and put together into a request there must give exactly the library serializer's bytes; the ring must hand
 // over every record it accepted, in order, across wrap-arounds, and refuse (not overwrite) what does not fit.
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import {
+  JsonLogsSerializer,
+  JsonTraceSerializer,
+  ProtobufLogsSerializer,
+  ProtobufTraceSerializer,
+} from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { encodeResourceParts, encodeScopeParts, encodeSpanRecord } from '../src/exporters/otlp-encoder.js';
+import { otlpJsonRequest } from '../src/exporters/thread/json-request.js';
 import { assembleRequest, type ScopedRecords } from '../src/exporters/thread/request.js';
 import { createRingBuffer, KIND, RingReader, RingWriter } from '../src/exporters/thread/ring.js';
-import { variedSpans } from './helpers/varied-spans.js';
+import { OtlpDecoder } from './helpers/otlp-receiver-decode.js';
+import { recordSpans, variedLogRecords, variedSpans } from './helpers/varied-spans.js';
 
 describe('exporter thread request', () => {
   it('records encoded one by one and put together equal the library serializer’s request, per resource', () => {
@@ -29,6 +36,74 @@ describe('exporter thread request', () => {
         true,
       );
     }
+  });
+});
+
+describe('exporter thread request over http/json', () => {
+  const decoder = new OtlpDecoder();
+  const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
+
+  // The same content as the protobuf request it comes from (decoded independently), and as the library's own JSON
+  // request, compared as JSON text: the library writes NaN as null, where the transcoding keeps "NaN" (proto3 JSON).
+  const asText = (batch: object) => JSON.stringify(batch, (_k, v) => (typeof v === 'bigint' ? String(v) : v));
+
+  it('a span request transcoded from protobuf carries what the protobuf does, as the library JSON serializer’s', () => {
+    const spans = variedSpans();
+    const protobuf = ProtobufTraceSerializer.serializeRequest(spans)!;
+    const ours = text(otlpJsonRequest('traces', protobuf));
+    const decoded = decoder.decodeJson('traces', ours, {});
+    expect(decoded.problems).toEqual([]);
+    expect(decoded.spans).toHaveLength(305);
+    expect(decoded).toEqual(decoder.decodeProtobuf('traces', protobuf, 'http/json', {}));
+    expect(asText(decoded)).toBe(
+      asText(decoder.decodeJson('traces', text(JsonTraceSerializer.serializeRequest(spans)!), {})),
+    );
+    // The OTLP/JSON forms a collector expects: hex ids, nanosecond timestamps as strings, enums as numbers.
+    const [span] = JSON.parse(ours).resourceSpans[0].scopeSpans[0].spans;
+    expect(span.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(span.spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(span.startTimeUnixNano).toMatch(/^\d{19}$/);
+    expect(typeof span.kind).toBe('number');
+  });
+
+  it('a log request transcoded from protobuf carries what the protobuf does, as the library JSON serializer’s', () => {
+    const records = variedLogRecords();
+    const protobuf = ProtobufLogsSerializer.serializeRequest(records)!;
+    const decoded = decoder.decodeJson('logs', text(otlpJsonRequest('logs', protobuf)), {});
+    expect(decoded.problems).toEqual([]);
+    expect(decoded.logs).toHaveLength(416);
+    expect(decoded).toEqual(decoder.decodeProtobuf('logs', protobuf, 'http/json', {}));
+    expect(asText(decoded)).toBe(
+      asText(decoder.decodeJson('logs', text(JsonLogsSerializer.serializeRequest(records)!), {})),
+    );
+  });
+
+  it('int64 values beyond 2^53 keep every digit (as strings), small ones stay numbers, NaN is named', () => {
+    const spans = recordSpans({ 'service.name': 'json-numbers' }, (provider) => {
+      provider
+        .getTracer('numbers')
+        .startSpan('numbers', {
+          attributes: { big: 2 ** 60, negative: -5, huge_negative: -(2 ** 62), nan: Number.NaN },
+        })
+        .end();
+    });
+    const json = JSON.parse(text(otlpJsonRequest('traces', ProtobufTraceSerializer.serializeRequest(spans)!)));
+    const attrs = Object.fromEntries(
+      json.resourceSpans[0].scopeSpans[0].spans[0].attributes.map((a: { key: string; value: unknown }) => [
+        a.key,
+        a.value,
+      ]),
+    );
+    expect(attrs).toEqual({
+      big: { intValue: '1152921504606846976' },
+      negative: { intValue: -5 },
+      huge_negative: { intValue: '-4611686018427387904' },
+      nan: { doubleValue: 'NaN' },
+    });
+  });
+
+  it('malformed protobuf is refused with an error, not transcoded into something else', () => {
+    expect(() => otlpJsonRequest('traces', Buffer.from([0x0a, 0x05, 0x01]))).toThrow(/truncated|past/);
   });
 });
 

@@ -122,6 +122,23 @@ describe('TRACES_EXPORT_THREAD=true', () => {
     expect(receiver.requests.some((r) => r.protocol === 'http/protobuf' && r.spanCount > 0)).toBe(true);
   });
 
+  it('over http/json too: spans and logs leave from the thread, in OTLP/JSON the receiver decodes, each once', async () => {
+    const service = 'thread-json';
+    const json = { EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
+    const run = await busyLoop(service, env(service, { ...json, OTEL_LOG_LEVEL: 'debug' }), ['1000', '500']);
+    expect(run.code, run.app.stderr.join('\n')).toBe(0);
+    expect(run.app.stderr.join('\n')).toContain('exporter thread started');
+    expect(run.atEnd).toBeGreaterThan(run.made / 4); // sent during the loop: from the thread, not the app's
+    await receiver.waitForSpans({ where: byService(service), count: run.made });
+    expect(spansOf(service)).toBe(run.made);
+    const [start] = await receiver.waitForLogs({ where: byService(service), count: 2 });
+    expect(start?.body).toBe(JSON.stringify({ loop: 'start' }));
+    const requests = receiver.requests.filter((r) => r.protocol === 'http/json');
+    expect(requests.some((r) => r.spanCount > 0) && requests.some((r) => r.logCount > 0)).toBe(true);
+    expect(requests.filter((r) => r.outcome === 'decode-error')).toEqual([]);
+    expect(receiver.errors.filter((e) => e.protocol === 'http/json')).toEqual([]);
+  });
+
   it('a collector that never answers: the buffer fills, new spans are dropped and counted (one warning, one count)', async () => {
     const hung = await h.receiver();
     hung.setMode('hang');

@@ -19,14 +19,10 @@ import { ThreadSpanProcessor } from './thread/processor.js';
 
 /**
  * One processor per exporter: a batch processor in front of it, or, for OTLP with TRACES_EXPORT_THREAD, the
- * hand-off to the exporter thread (protobuf only: http/json stays on the app's thread).
+ * hand-off to the exporter thread.
  */
 export function createSpanProcessors(config: AgentConfig, diag: Diag): SpanProcessor[] {
-  const threaded = config.exportThread && config.otlp.protocol !== 'http/json';
-  if (config.exportThread && !threaded)
-    diag.info(
-      'TRACES_EXPORT_THREAD: http/json is exported from the app thread; grpc and http/protobuf use the exporter thread',
-    );
+  const threaded = config.exportThread;
   return createSpanExporters({ ...config, exporters: config.exporters.filter((n) => !threaded || n !== 'otlp') }, diag)
     .map((exporter): SpanProcessor => {
       const batch = new BatchSpanProcessor({

@@ -32,7 +32,7 @@ export function startLogs(
       const { BatchLogRecordProcessor, LoggerProvider } =
         require('@opentelemetry/sdk-logs') as typeof import('@opentelemetry/sdk-logs');
       routeLogsSdkErrors(diag);
-      const threaded = thread !== undefined && lc.exporters.includes('otlp') && lc.otlp.protocol !== 'http/json';
+      const threaded = thread !== undefined && lc.exporters.includes('otlp');
       const others = threaded ? { ...lc, exporters: lc.exporters.filter((n) => n !== 'otlp') } : lc;
       const processors: LogRecordProcessor[] = createLogExporters(others, diag).map((exporter) => {
         // A bounded queue: with the collector down, records beyond maxQueueSize are dropped, not kept.

@@ -1,8 +1,24 @@
-// Spans of every shape the SDK can produce (all attribute types, events, links, remote parents, two resources and
-// scopes interleaved), for the tests that compare the agent's encodings with the library serializer's.
-import { context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, TraceFlags, trace } from '@opentelemetry/api';
+// Spans and log records of every shape the SDKs can produce (all attribute types and bodies, events, links, remote
+// parents, two resources and scopes interleaved), for the tests that compare the agent's encodings with the library
+// serializer's.
+import {
+  context,
+  ROOT_CONTEXT,
+  SeverityNumber,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  trace,
+} from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  InMemoryLogRecordExporter,
+  LoggerProvider,
+  type ReadableLogRecord,
+  SimpleLogRecordProcessor,
+} from '@opentelemetry/sdk-logs';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 
 export function recordSpans(
@@ -106,4 +122,70 @@ export function variedSpans(): ReadableSpan[] {
   });
   // Interleaved resources and scopes: grouping must follow the library's (first appearance) order.
   return [...first.slice(0, 3), ...second.slice(0, 150), ...first.slice(3), ...second.slice(150)];
+}
+
+export function variedLogRecords(): ReadableLogRecord[] {
+  const records: ReadableLogRecord[] = [];
+  for (const service of ['logs-a', 'logs-b']) {
+    const memory = new InMemoryLogRecordExporter();
+    const provider = new LoggerProvider({
+      resource: resourceFromAttributes({ 'service.name': service, 'process.pid': 7 }),
+      processors: [new SimpleLogRecordProcessor({ exporter: memory })],
+    });
+    const console = provider.getLogger('console', '1.0.0');
+    const pino = provider.getLogger('pino', undefined, { schemaUrl: 'https://opentelemetry.io/schemas/1.30.0' });
+    const inSpan = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      traceFlags: TraceFlags.SAMPLED,
+    });
+    const unsampled = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: TraceFlags.NONE,
+    });
+    console.emit({
+      severityNumber: SeverityNumber.INFO,
+      severityText: 'INFO',
+      body: 'handled /items/7',
+      context: inSpan,
+    });
+    console.emit({
+      severityNumber: SeverityNumber.ERROR,
+      severityText: 'ERROR',
+      body: 'grüße 🚀 '.repeat(30),
+      attributes: { 'code.line': 12, 'exception.type': 'TypeError' },
+      context: unsampled,
+    });
+    console.emit({ body: 'no severity, no span' });
+    console.emit({ severityNumber: SeverityNumber.UNSPECIFIED, body: 'unspecified severity' });
+    pino.emit({
+      severityNumber: SeverityNumber.WARN,
+      body: { msg: 'structured', n: 5, nested: { ok: true, list: [1, 'two'] } },
+      attributes: { 'log.tag': 'x' },
+      context: inSpan,
+    });
+    pino.emit({
+      severityNumber: SeverityNumber.DEBUG,
+      body: new Uint8Array([0, 1, 255]),
+      eventName: 'app.bytes',
+      context: inSpan,
+    });
+    pino.emit({
+      severityNumber: SeverityNumber.TRACE,
+      body: ['a', 2, false],
+      timestamp: new Date('2026-11-22T09:00:00.123Z'),
+    });
+    pino.emit({ severityText: 'custom', attributes: { huge: 'y'.repeat(20_000) } });
+    for (let i = 0; i < 200; i++)
+      console.emit({
+        severityNumber: SeverityNumber.INFO,
+        severityText: 'INFO',
+        body: `line ${i}`,
+        attributes: { 'log.source': 'console' },
+        context: inSpan,
+      });
+    records.push(...memory.getFinishedLogRecords());
+  }
+  return records;
 }

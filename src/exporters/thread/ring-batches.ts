@@ -8,6 +8,7 @@ import type { Diag } from '../../diag.js';
 import { LazyExporter } from '../lazy.js';
 import type { MessageParts } from '../otlp-encoder.js';
 import type { Signal } from '../otlp-wire.js';
+import { otlpJsonRequest } from './json-request.js';
 import { assembleRequest, type ScopedRecords } from './request.js';
 import { FAILURE, KIND, RingReader, SLOT } from './ring.js';
 
@@ -103,7 +104,11 @@ export function ringExporter(
   diag: Diag,
   load: () => unknown,
 ): LazyExporter<Item> {
-  const serialize = (items: Item[]) => batches.serialize(items);
+  // http/json: the protobuf request transcoded where it is put together, off the app's thread (json-request.ts).
+  const serialize =
+    d.otlp.protocol === 'http/json'
+      ? (items: Item[]) => otlpJsonRequest(d.signal, batches.serialize(items))
+      : (items: Item[]) => batches.serialize(items);
   return new LazyExporter<Item>(
     d.signal,
     () => (load() as typeof import('../otlp.js')).createOtlpExporter<Item>(d.signal, d.otlp, diag, serialize),
