@@ -15,6 +15,8 @@ const rounds = () => Number(process.env.BENCH_HTTP_ROUNDS ?? 10);
 const seconds = () => Number(process.env.BENCH_SECONDS ?? 2);
 const connections = 32;
 
+export const RECORDED_ONLY_HTTP = 'agent, recorded only: every request traced, not exported (TRACES_EXPORTER=none)';
+
 export function httpContenders(sink, { consoleLog = false } = {}) {
   const exportEnv = { EXPORTER_OTLP_ENDPOINT: sink.grpcUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
   const app = consoleLog ? { BENCH_CONSOLE_LOG: '1' } : {};
@@ -46,6 +48,12 @@ export function httpContenders(sink, { consoleLog = false } = {}) {
           // its exports went to localhost:4317, where nothing listens, unnoticed.
           OTEL_EXPORTER_OTLP_ENDPOINT: sink.grpcUrl,
         },
+      },
+      {
+        // Every request traced, no exporter: what any export design could reach at best (issue 22's ceiling).
+        name: RECORDED_ONLY_HTTP,
+        args: ['--import', '@x/trace-agent'],
+        env: { TRACES_ENABLE: 'true', TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' },
       },
       {
         name: 'agent, sampler ratio 0.1',

@@ -17,7 +17,32 @@ export async function measureMemory() {
   const down = await memoryRun(otlp);
   const thread = await memoryRun({ ...otlp, TRACES_EXPORT_THREAD: 'true' }); // issue 22: a second isolate
   const control = await memoryRun({ TRACES_EXPORTER: 'none' });
-  return { ...down, thread, control };
+  return { ...down, thread, control, workerMiB: await emptyWorkerMiB() };
+}
+
+/**
+ * RSS a Node worker thread adds with nothing loaded in it (its isolate, heap and event loop): the floor under
+ * the exporter thread's figure, beside the control's growth (issue 22's ≤ 48 MiB is judged against both).
+ */
+async function emptyWorkerMiB() {
+  const script = `const { Worker } = require('node:worker_threads');
+    const rss = () => process.memoryUsage().rss;
+    setTimeout(() => {
+      const before = rss();
+      const w = new Worker('setInterval(() => {}, 1000)', { eval: true });
+      w.on('online', () => setTimeout(() => { console.log((rss() - before) / 2 ** 20); process.exit(0); }, 500));
+    }, 200);`;
+  const child = spawn(process.execPath, ['-e', script], {
+    cwd: root,
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => {
+    out += d;
+  });
+  await new Promise((r) => child.on('exit', r));
+  return Number(out.trim());
 }
 
 async function memoryRun(env) {
@@ -67,7 +92,7 @@ export function printMemory(m) {
   );
   const t = m.thread;
   console.log(
-    `exporter thread (TRACES_EXPORT_THREAD=true): growth ${signed(t.growthMiB)} (peak ${t.peakMiB.toFixed(1)} MiB), second half ${signed(t.secondHalfMiB)}`,
+    `exporter thread (TRACES_EXPORT_THREAD=true): growth ${signed(t.growthMiB)} (peak ${t.peakMiB.toFixed(1)} MiB), second half ${signed(t.secondHalfMiB)}; an empty worker thread alone adds ${signed(m.workerMiB)}`,
   );
   const c = m.control;
   console.log(

@@ -5,12 +5,12 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXED_RATE, measureHttp, printHttp } from './http.mjs';
+import { FIXED_RATE, measureHttp, printHttp, RECORDED_ONLY_HTTP } from './http.mjs';
 import { measureHttpPath, printHttpPath } from './http-path.mjs';
 import { cleanEnv, machineLine, root } from './lib.mjs';
 import { measureMemory, printMemory } from './memory.mjs';
 import { measureStartup, printStartup } from './startup.mjs';
-import { measureZmq, printZmq } from './zmq.mjs';
+import { exportCpuPerSpan, measureZmq, printZmq, RECORDED_ONLY } from './zmq.mjs';
 
 if (!existsSync(join(root, 'dist/register.js'))) {
   console.error('dist/ is missing: run `npm run build` first');
@@ -114,6 +114,12 @@ const rows = [
   ],
   ['HTTP req/s, sampler ratio 0.1', `${pct(hRatio.ratio, 1)} of bare`, '≥ 85%', hRatio.ratio >= 0.85],
   [
+    'HTTP req/s, every request traced, not exported (TRACES_EXPORTER=none): the most any exporter could reach',
+    `${pct(byName(http.rows, RECORDED_ONLY_HTTP).ratio, 1)} of bare`,
+    '—',
+    undefined,
+  ],
+  [
     'HTTP req/s, every request traced + exported from the exporter thread (TRACES_EXPORT_THREAD)',
     `${pct(hThread.ratio, 1)} of bare, ${pct(hThread.delivered.spans, hThread.delivered.made)} of the spans delivered`,
     '≥ 80% (issue 22)',
@@ -130,6 +136,18 @@ const rows = [
     `${pct(zAgent.dropped, zAgent.spans)} / ${pct(zThread.dropped, zThread.spans)}`,
     '≤ 5% (issue 22)',
     zThread.dropped / zThread.spans <= 0.05,
+  ],
+  [
+    'ZeroMQ msgs/s, every message traced, not exported (TRACES_EXPORTER=none): the most any exporter could reach',
+    `${pct(byName(zmq.rows, RECORDED_ONLY).msgPerSec, zBare.msgPerSec)} of bare`,
+    '—',
+    undefined,
+  ],
+  [
+    'app-thread CPU per exported span: exporter thread (batch processor), ZeroMQ consumer never yielding',
+    `${exportCpuPerSpan(zmq.rows, zThread.name).toFixed(2)} µs (${exportCpuPerSpan(zmq.rows, zAgent.name).toFixed(2)} µs)`,
+    '≤ 1 µs (issue 22)',
+    exportCpuPerSpan(zmq.rows, zThread.name) <= 1,
   ],
   [
     'HTTP server path, CPU added per request (sampler drops / 1 in 10 / all; no network)',
@@ -171,7 +189,7 @@ const rows = [
   ],
   [
     'RSS growth, collector down, exporter thread (TRACES_EXPORT_THREAD)',
-    `${plus(memory.thread.growthMiB, 'MiB')} (second half ${plus(memory.thread.secondHalfMiB, 'MiB')})`,
+    `${plus(memory.thread.growthMiB, 'MiB')} (second half ${plus(memory.thread.secondHalfMiB, 'MiB')}; floor: an empty worker ${plus(memory.workerMiB, 'MiB')} + spans recorded, none kept ${plus(memory.control.growthMiB, 'MiB')})`,
     '≤ 48 MiB (issue 22)',
     memory.thread.growthMiB <= 48,
   ],

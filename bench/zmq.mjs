@@ -16,6 +16,18 @@ const warmup = () => Number(process.env.BENCH_ZMQ_WARMUP ?? 50_000);
 // messages come from I/O do; the first pair never yields, so the agent's exporter only runs when the queue is full.
 const yieldEvery = () => Number(process.env.BENCH_ZMQ_YIELD_EVERY ?? 100);
 
+export const RECORDED_ONLY = 'agent, recorded only: every message traced, not exported (TRACES_EXPORTER=none)';
+
+/**
+ * The app thread's CPU per exported span (issue 22): the consumer's main-thread CPU per message (one CONSUMER span
+ * each) less that of the same agent recording the spans without exporting them, never yielding.
+ */
+export function exportCpuPerSpan(rows, name) {
+  const recorded = rows.find((r) => r.name === RECORDED_ONLY);
+  const row = rows.find((r) => r.name === name);
+  return row.mainUs - recorded.mainUs;
+}
+
 export function zmqContenders(sink) {
   const bare = { args: [], env: {} };
   const agent = {
@@ -24,6 +36,7 @@ export function zmqContenders(sink) {
   };
   // TRACES_EXPORT_THREAD (issue 22): spans handed to an exporter thread instead of a batch processor on the app's.
   const threaded = { ...agent, env: { ...agent.env, TRACES_EXPORT_THREAD: 'true' } };
+  const recordedOnly = { ...agent, env: { ...agent.env, TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' } };
   const every = yieldEvery();
   return [
     { name: 'bare zeromq', ...bare, yieldEvery: 0 },
@@ -32,6 +45,8 @@ export function zmqContenders(sink) {
     { name: `bare zeromq, yielding every ${every}`, ...bare, yieldEvery: every, baseline: 3 },
     { name: `agent, yielding every ${every}`, ...agent, yieldEvery: every, baseline: 3 },
     { name: `agent, exporter thread, yielding every ${every}`, ...threaded, yieldEvery: every, baseline: 3 },
+    // Spans made and ended but given to no exporter: the app thread's CPU against it is what exporting costs it.
+    { name: RECORDED_ONLY, ...recordedOnly, yieldEvery: 0 },
   ];
 }
 
@@ -126,6 +141,10 @@ export function printZmq({ rows, exported, rounds: r, count: n }) {
       `| ${row.name} | ${row.msgPerSec.toFixed(0)} | ${((100 * row.msgPerSec) / base.msgPerSec).toFixed(1)}% | ${drops} | ${cpu} |`,
     );
   }
+  const perSpan = (name) => exportCpuPerSpan(rows, name).toFixed(2);
+  console.log(
+    `App-thread CPU per exported span (never yielding, against spans recorded but not exported): exporter thread ${perSpan('agent, exporter thread')} µs, batch processor ${perSpan('agent, every message traced + exported')} µs (it drops most spans before encoding them)`,
+  );
 }
 
 if (process.argv[1]?.endsWith('zmq.mjs')) {
