@@ -229,12 +229,8 @@ class Reader {
   /** A signed 64-bit varint: a number when exact, else its decimal string (proto3 JSON allows either). */
   private int64(): number | string {
     const start = this.pos;
-    let small = 0;
-    for (let scale = 1; scale < 2 ** 49 && this.pos < this.buf.length; scale *= 128) {
-      const b = this.buf[this.pos++]!;
-      small += (b & 0x7f) * scale;
-      if (b < 0x80) return small; // seven bytes at most: below 2^49, exact (a negative value takes ten)
-    }
+    const unsigned = this.varint();
+    if (unsigned <= Number.MAX_SAFE_INTEGER) return unsigned; // exact; a negative value reads as 2^63 or more
     this.pos = start;
     let value = 0n;
     let shift = 0n;
