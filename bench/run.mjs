@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark of issue 6 in one run (about 5 minutes on 2 cores; BENCH_QUICK=1: about 2),
 // printing one table of ratios measured in this run, then the absolute numbers and the machine line.
 // Measures the built package (run `npm run build` first). Contenders alternate round by round; medians are quoted.
-// Each part can also be run alone: node bench/{startup,http-path,http,zmq,slice,memory}.mjs
+// Each part can also be run alone: node bench/{startup,http-path,http,zmq,slice,memory,workers}.mjs
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { measureHttpPath, printHttpPath } from './http-path.mjs';
 import { cleanEnv, machineLine, root } from './lib.mjs';
 import { measureMemory, printMemory } from './memory.mjs';
 import { measureStartup, printStartup } from './startup.mjs';
+import { measureWorkers, printWorkers } from './workers.mjs';
 import { exportCpuPerSpan, measureZmq, printZmq, RECORDED_ONLY } from './zmq.mjs';
 
 if (!existsSync(join(root, 'dist/register.js'))) {
@@ -50,6 +51,8 @@ step('ZeroMQ');
 const zmq = await measureZmq();
 step('memory, collector down');
 const memory = await measureMemory();
+step('worker threads');
+const workers = await measureWorkers();
 const seconds = (Date.now() - t0) / 1000;
 
 // ---- the one table ------------------------------------------------------------------------------------------
@@ -193,6 +196,12 @@ const rows = [
     '≤ 48 MiB (issue 22)',
     memory.thread.growthMiB <= 48,
   ],
+  [
+    'app with 4 worker threads making spans, RSS and OS threads added to bare: batch processors / exporter thread',
+    `${plus(workers[1].rssMiB - workers[0].rssMiB, 'MiB')}, +${workers[1].threads - workers[0].threads} / ${plus(workers[2].rssMiB - workers[0].rssMiB, 'MiB')}, +${workers[2].threads - workers[0].threads}`,
+    'one exporter thread per process (issue 22)',
+    workers[2].threads - workers[0].threads === 1,
+  ],
 ];
 
 console.log(`\n# @x/trace-agent benchmarks${quick ? ' (BENCH_QUICK)' : ''}`);
@@ -226,6 +235,7 @@ console.log('|---|---|---|');
 for (const [name, ns] of slice.off) console.log(`| ${name} | ${ns.toFixed(1)} | |`);
 for (const [name, ns] of slice.on) console.log(`| ${name} | | ${ns.toFixed(0)} |`);
 printMemory(memory);
+printWorkers(workers);
 
 /** The slice bench installs a span pipeline in its own process: run it in a child. */
 function sliceInChild() {

@@ -2,14 +2,14 @@
 // thread put in it (hand-off.ts), batches them, and exports them with the signal's OTLP exporter behind the same LazyExporter as on
 // the app's thread (outage pacing, one warning per outage, the count of what was dropped), all on this thread's own
 // event loop: an app thread that never yields still gets its spans out. Started with no preload and no environment,
-// so the agent does not start again in here; loads the OTLP exporter bundle when it first exports.
-import { parentPort, workerData } from 'node:worker_threads';
+// so the agent does not start again in here; loads the OTLP exporter bundle as it starts.
+import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import { diag as otelDiag } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { BatchConfig, LogLevel, OtlpConfig } from '../../config/index.js';
 import { createDiag, type Diag, OTEL_DIAG_LEVEL, otelLogger } from '../../diag.js';
 import type { Signal } from '../otlp-wire.js';
-import { SLEEP, SLOT } from './ring.js';
+import { READER, SLEEP, SLOT, THREAD_CHANNEL } from './ring.js';
 import { countResult, RingBatches, type RingTables, ringExporter } from './ring-batches.js';
 
 /** One signal's ring and how to export it; plain data only (it crosses the thread boundary by structured clone). */
@@ -17,7 +17,11 @@ export interface RingSpec {
   sab: SharedArrayBuffer;
   /** Date.now() when the ring was made: SLOT.pausedUntil counts from it (an Int32 cannot hold epoch ms). */
   epoch: number;
+  /** The writer's thread id and the signal: names the ring in flush messages. */
+  id: string;
   signal: Signal;
+  /** Written by an app worker's thread (exporter-link.ts's HostLink): let go once closed, or idle and empty. */
+  guest: boolean;
   otlp: OtlpConfig;
   batch: BatchConfig;
   /** What the app's thread took from the ring before the thread started (ring-batches.ts), if anything. */
@@ -29,7 +33,15 @@ export interface ExportThreadData {
   rings: RingSpec[];
   logLevel: LogLevel;
   secrets: string[];
+  /** The main thread's exporter thread: also takes the app's workers' rings, and hears them on THREAD_CHANNEL. */
+  host?: boolean;
 }
+
+/**
+ * A worker's ring with nothing handed for this many batch delays (a minute by default), and empty, is let go: a
+ * worker ended by terminate() never says it is done.
+ */
+const IDLE_GUEST_DELAYS = 12;
 
 /**
  * Requests in flight at once: one, as the batch processor does, so a collector that hangs sees one request per
@@ -37,7 +49,9 @@ export interface ExportThreadData {
  */
 const MAX_IN_FLIGHT = 1;
 
+/** The headers of the rings written by the app's main thread (its SLOT.exiting silences the thread's warnings). */
 const headers: Int32Array[] = [];
+let channel: BroadcastChannel | undefined;
 /** Each ring loop's wake-up: a 'wake' message from the app's thread calls them all. */
 const wakers = new Set<() => void>();
 
@@ -64,8 +78,10 @@ function threadDiag(level: LogLevel, secrets: string[]): Diag {
 function run(d: RingSpec, diag: Diag): void {
   const batches = new RingBatches(d.sab, d.batch.maxExportBatchSize, d.tables);
   const { ring, header } = batches;
-  headers.push(header);
-  const exporter = ringExporter(d, batches, diag, () => require('@x/trace-agent/internal/otlp-exporter'));
+  // One reader per ring: a worker's ring may reach this thread and the worker's own (exporter-link.ts).
+  if (Atomics.compareExchange(header, SLOT.reader, READER.none, READER.thread) !== READER.none) return;
+  if (!d.guest) headers.push(header);
+  const exporter = ringExporter(d, batches, diag, loadExporter);
 
   let inFlight = 0;
   let lastExportAt = 0;
@@ -114,8 +130,13 @@ function run(d: RingSpec, diag: Diag): void {
       if (asked !== Atomics.load(header, SLOT.flushDone) && inFlight === 0 && ring.used() === 0) {
         Atomics.store(header, SLOT.flushDone, asked);
         Atomics.notify(header, SLOT.flushDone); // the app's thread waiting at exit (Atomics.wait)
-        parentPort?.postMessage({ signal: d.signal, flushed: asked }); // or asynchronously
+        const done = { ring: d.id, flushed: asked }; // or asynchronously
+        // A worker's ring: its writer hears from the main thread's exporter thread on the channel, from its own by
+        // message.
+        if (d.guest && channel) channel.postMessage(done);
+        else parentPort?.postMessage(done);
       }
+      if (d.guest && inFlight === 0 && letGo()) return;
       const ms = nextWait();
       if (ms > 0)
         await new Promise<void>((resolve) => {
@@ -133,10 +154,27 @@ function run(d: RingSpec, diag: Diag): void {
   // last look, or sleep until the batch delay and let the app's thread wake this one at a full batch.
   let seenHanded = Atomics.load(header, SLOT.handed);
   let seenAt = Date.now();
+  let handedAt = seenAt;
+  // A worker's ring, closed or long idle, flushed and empty: the reader lets it go and the loop ends. A live writer
+  // that sees no reader asks again; one that wrote meanwhile is seen by the second look, and the ring kept.
+  const letGo = (): boolean => {
+    if (Atomics.load(header, SLOT.flushAsked) !== Atomics.load(header, SLOT.flushDone) || ring.used() !== 0)
+      return false;
+    const closed = Atomics.load(header, SLOT.closed) !== 0;
+    if (!closed && Date.now() - handedAt < IDLE_GUEST_DELAYS * d.batch.scheduledDelayMs) return false;
+    Atomics.add(header, SLOT.letGo, 1); // before the reader slot: a writer that sees no reader sees this too
+    Atomics.store(header, SLOT.reader, READER.none);
+    if (ring.used() !== 0 && Atomics.compareExchange(header, SLOT.reader, READER.none, READER.thread) === READER.none)
+      return false;
+    wakers.delete(wake);
+    diag.debug(`thread ${d.id}: ring let go (${closed ? 'its thread ended' : 'idle'})`);
+    return true;
+  };
   const nextWait = (): number => {
     const now = Date.now();
     const handed = Atomics.load(header, SLOT.handed);
     const perMs = (handed - seenHanded) / Math.max(1, now - seenAt);
+    if (handed !== seenHanded) handedAt = now;
     seenHanded = handed;
     seenAt = now;
     if (inFlight > 0) return d.batch.scheduledDelayMs; // the export's end wakes the loop
@@ -158,12 +196,32 @@ function run(d: RingSpec, diag: Diag): void {
   void loop();
 }
 
+const loadExporter = () => require('@x/trace-agent/internal/otlp-exporter');
+
 const data = workerData as ExportThreadData | undefined;
 if (Array.isArray(data?.rings)) {
+  // Loaded as the thread starts (off the app's thread) rather than at its first export, which it would delay: rings
+  // filling from the app's first milliseconds wait for it (bench/workers.mjs at 10,000 spans/s a worker: 9–19% of
+  // the spans dropped in the first second either way, so this is no cure).
+  setImmediate(() => {
+    try {
+      loadExporter();
+    } catch {
+      // reported by the first export, which loads it again
+    }
+  });
   const diag = threadDiag(data.logLevel, data.secrets);
   for (const ring of data.rings) run(ring, diag);
-  parentPort?.on('message', (message: RingSpec | 'wake') => {
+  const onMessage = (message: RingSpec | 'wake') => {
     if (message === 'wake') for (const wake of wakers) wake();
-    else run(message, diag);
-  });
+    else if (message?.sab instanceof SharedArrayBuffer) run(message, diag);
+  };
+  parentPort?.on('message', onMessage);
+  if (data.host) {
+    // The app's workers wake this thread here; they hand their rings to the main thread's agent (ADOPT_CHANNEL).
+    channel = new BroadcastChannel(THREAD_CHANNEL);
+    channel.onmessage = (event) => {
+      if ((event as MessageEvent).data === 'wake') onMessage('wake');
+    };
+  }
 }

@@ -1,10 +1,12 @@
 // The app thread's side of the exporter thread (TRACES_EXPORT_THREAD), one implementation for both signals: each
 // item (a span, a log record) is encoded when it is handed over and its bytes copied into the signal's ring
 // (ring.ts); nothing of it outlives the call, no timer or socket runs on the app's thread, and a full ring drops the
-// item and counts it. One exporter thread per process (per agent) serves every signal's ring: it starts shortly
-// after start-up, or at the first full batch or process.exit(). A flush before it has started (a short-lived app
-// ending naturally) is sent from the app's thread instead: starting a thread then cost ~70 ms at the app's exit.
+// item and counts it. One exporter thread per process serves every signal's ring, the app's workers' too
+// (exporter-link.ts): it starts shortly after start-up, or at the first full batch or process.exit(). A flush before
+// it has started (a short-lived app ending naturally) is sent from the app's thread instead: starting a thread then
+// cost ~70 ms at the app's exit.
 
+import { threadId } from 'node:worker_threads';
 import type { ExportResult } from '@opentelemetry/core';
 import { requireBundle } from '../../code-cache.js';
 import type { BatchConfig, LogLevel, OtlpConfig } from '../../config/index.js';
@@ -14,8 +16,9 @@ import { type ExitSink, registerExitSink } from '../exit-flush.js';
 import { encodeResourceParts, encodeScopeParts, type MessageParts } from '../otlp-encoder.js';
 import { NOUNS, type Signal } from '../otlp-wire.js';
 import { dropWatch, type QueueWatch } from '../queue-watch.js';
-import type { ExportThreadData, RingSpec } from './exporter-thread.js';
-import { createRingBuffer, FAILURE, KIND, RingWriter, SLEEP, SLOT } from './ring.js';
+import { type ExporterLink, exporterLink } from './exporter-link.js';
+import type { RingSpec } from './exporter-thread.js';
+import { createRingBuffer, FAILURE, KIND, READER, RingWriter, SLEEP, SLOT } from './ring.js';
 import { countResult, type Item, RingBatches, ringExporter } from './ring-batches.js';
 
 /** Started this long after start-up even before a batch is full, as the lazy exporter is built (lazy.ts). */
@@ -28,125 +31,6 @@ const MAX_SCOPES = 65535;
 export interface Handed {
   resource: Parameters<typeof encodeResourceParts>[0];
   instrumentationScope: Parameters<typeof encodeScopeParts>[0];
-}
-
-/** The process's exporter thread: started once, given each signal's ring (also rings added after it started). */
-interface FlushWaiter {
-  signal: string;
-  asked: number;
-  done: () => void;
-}
-
-class ExporterThread {
-  private worker: import('node:worker_threads').Worker | undefined;
-  private readonly rings: RingSpec[] = [];
-  /** Signals using the thread: the last one to shut down stops it. */
-  private users = 0;
-  private readonly waiters = new Set<FlushWaiter>();
-  broken = false;
-
-  constructor(
-    private readonly logLevel: LogLevel,
-    private readonly secrets: string[],
-    private readonly diag: Diag,
-  ) {}
-
-  get started(): boolean {
-    return this.worker !== undefined;
-  }
-
-  /** Wakes the thread's loops before their batch delay (a full batch, a flush). */
-  wake(): void {
-    this.worker?.postMessage('wake');
-  }
-
-  /** Resolves once `signal`'s flush number `asked` is done, or at `deadline` (epoch ms), or if the thread ends. */
-  flushed(signal: string, asked: number, deadline: number): Promise<void> {
-    if (!this.worker) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => waiter.done(), Math.max(0, deadline - Date.now()));
-      const waiter: FlushWaiter = {
-        signal,
-        asked,
-        done: () => {
-          clearTimeout(timer);
-          this.waiters.delete(waiter);
-          resolve();
-        },
-      };
-      this.waiters.add(waiter);
-    });
-  }
-
-  private readonly onMessage = (m: { signal?: string; flushed?: number; diag?: unknown }): void => {
-    if (typeof m.diag === 'string') {
-      try {
-        process.stderr.write(m.diag); // the thread's diagnostics line, redacted there
-      } catch {
-        // stderr closed: nothing sensible left to do
-      }
-      return;
-    }
-    for (const w of this.waiters) if (m.signal === w.signal && Number(m.flushed) - w.asked >= 0) w.done();
-  };
-
-  add(ring: RingSpec): void {
-    this.users++;
-    this.rings.push(ring);
-    this.worker?.postMessage(ring);
-  }
-
-  start(): boolean {
-    if (this.worker || this.broken) return !this.broken;
-    try {
-      const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
-      const data: ExportThreadData = { rings: this.rings, logLevel: this.logLevel, secrets: this.secrets };
-      // Through the package's self-reference, so the bundled and the unbundled agent start the same file.
-      this.worker = new Worker(require.resolve('@x/trace-agent/internal/export-thread'), {
-        workerData: data,
-        execArgv: [], // no preload: the agent must not start in its own exporter thread
-        env: threadEnv(),
-        name: '@x/trace-agent exporter',
-      });
-      this.worker.on('message', this.onMessage);
-      this.worker.on('exit', () => {
-        for (const w of this.waiters) w.done();
-      });
-      this.worker.on('error', (err) => {
-        this.broken = true;
-        this.diag.error(`the exporter thread stopped (${describeError(err)}); spans and logs are no longer exported`);
-      });
-      this.worker.unref();
-      this.diag.debug('exporter thread started');
-      return true;
-    } catch (err) {
-      this.broken = true;
-      this.diag.error(`cannot start the exporter thread (${describeError(err)}); spans and logs will not be exported`);
-      return false;
-    }
-  }
-
-  /** One signal is done with the thread; the last one stops it. */
-  async release(): Promise<void> {
-    if (--this.users > 0) return;
-    const worker = this.worker;
-    this.worker = undefined;
-    this.broken = true;
-    await worker?.terminate();
-  }
-}
-
-let thread: ExporterThread | undefined;
-
-/**
- * The app's environment (grpc-js reads GRPC_VERBOSITY/GRPC_TRACE, proxies and more from it) without what would
- * start the agent, should a preload still reach the thread.
- */
-function threadEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env))
-    if (value !== undefined && !/^(TRACES_ENABLE|OTEL_EXPORT_ENABLED|NODE_OPTIONS)$/.test(key)) env[key] = value;
-  return env;
 }
 
 export interface HandOffOptions<T> {
@@ -162,11 +46,15 @@ export interface HandOffOptions<T> {
 export class HandOff<T extends Handed> implements ExitSink {
   private readonly ring: RingWriter;
   private readonly drops: QueueWatch;
-  private readonly thread: ExporterThread;
+  private readonly thread: ExporterLink;
   private readonly epoch: number;
   private resourceSent = false;
   private readonly scopeIds = new Map<Handed['instrumentationScope'], number>();
   private readonly scopeKeys = new Map<string, number>();
+  /** Scope records in the ring since its reader began reading (a new reader needs them again: guestCheck()). */
+  private readonly scopesSent = new Set<number>();
+  /** A worker's ring: the times it was let go (SLOT.letGo) when the resource and scopes were last written. */
+  private letGoSeen = 0;
   /** Items put in the ring (the exporter thread counts those it delivered and those that failed). */
   private handedOver = 0;
   /** The flush asked for at exit (capture()), and the failures counted before it (reported by then already). */
@@ -189,9 +77,17 @@ export class HandOff<T extends Handed> implements ExitSink {
       o.diag,
       noun,
     );
-    thread ??= new ExporterThread(o.logLevel, o.secrets, o.diag);
-    this.thread = thread;
-    this.spec = { sab, epoch: this.epoch, signal: o.signal, otlp: o.otlp, batch: o.batch };
+    this.thread = exporterLink(o.logLevel, o.secrets, o.diag);
+    const id = `${threadId}/${o.signal}`;
+    this.spec = {
+      sab,
+      epoch: this.epoch,
+      id,
+      signal: o.signal,
+      otlp: o.otlp,
+      batch: o.batch,
+      guest: this.thread.guest,
+    };
     this.thread.add(this.spec);
     registerExitSink(this);
     setTimeout(() => this.thread.start(), WARM_UP_DELAY_MS).unref();
@@ -206,6 +102,7 @@ export class HandOff<T extends Handed> implements ExitSink {
         Atomics.add(this.ring.header, SLOT.outageDropped, 1);
         return;
       }
+      if (this.spec.guest) this.guestCheck();
       if (
         !this.resourceSent &&
         !(this.resourceSent = this.putParts(KIND.resource, 0, encodeResourceParts(item.resource)))
@@ -235,6 +132,23 @@ export class HandOff<T extends Handed> implements ExitSink {
     if (Atomics.compareExchange(header, SLOT.sleep, state, SLEEP.awake) === state) this.thread.wake();
   }
 
+  /**
+   * A worker's ring (exporter-link.ts): asks for a reader while it has none (rate-limited there). The exporter thread
+   * lets an idle ring go; the reader that takes it next starts with no resource or scope: they are written again.
+   */
+  private guestCheck(): void {
+    const header = this.ring.header;
+    if (Atomics.load(header, SLOT.reader) !== READER.none) return;
+    const letGo = Atomics.load(header, SLOT.letGo);
+    if (letGo !== this.letGoSeen) {
+      this.letGoSeen = letGo;
+      this.resourceSent = false;
+      this.scopeIds.clear();
+      this.scopesSent.clear();
+    }
+    this.thread.start();
+  }
+
   /** The scope's id in the ring, its record written first; undefined when it cannot be written now. */
   private scopeId(scope: Handed['instrumentationScope']): number | undefined {
     const known = this.scopeIds.get(scope);
@@ -244,8 +158,12 @@ export class HandOff<T extends Handed> implements ExitSink {
     if (id === undefined) {
       if (this.scopeKeys.size >= MAX_SCOPES) return undefined;
       id = this.scopeKeys.size + 1;
-      if (!this.putParts(KIND.scope, id, encodeScopeParts(scope))) return undefined;
       this.scopeKeys.set(key, id);
+    }
+    // The same id for the same scope whoever reads: a reader that sees a record again gets what it had.
+    if (!this.scopesSent.has(id)) {
+      if (!this.putParts(KIND.scope, id, encodeScopeParts(scope))) return undefined;
+      this.scopesSent.add(id);
     }
     this.scopeIds.set(scope, id);
     return id;
@@ -281,7 +199,7 @@ export class HandOff<T extends Handed> implements ExitSink {
     if (!this.thread.started && !this.thread.broken) return this.flushHere();
     const asked = this.askFlush();
     if (asked === undefined || this.flushed(asked)) return;
-    await this.thread.flushed(this.o.signal, asked, Date.now() + this.o.batch.exportTimeoutMs);
+    await this.thread.flushed(this.spec.id, asked, Date.now() + this.o.batch.exportTimeoutMs);
   }
 
   /**
@@ -315,6 +233,7 @@ export class HandOff<T extends Handed> implements ExitSink {
 
   async shutdown(): Promise<void> {
     await this.forceFlush();
+    this.thread.close(this.spec);
     await this.thread.release();
   }
 
@@ -322,6 +241,7 @@ export class HandOff<T extends Handed> implements ExitSink {
   capture(): void {
     const header = this.ring.header;
     Atomics.store(header, SLOT.exiting, 1);
+    if (this.spec.guest) this.thread.close(this.spec); // a worker ends: the thread lets its ring go once flushed
     const failedBefore = Atomics.load(header, SLOT.failed);
     const asked = this.askFlush();
     if (asked !== undefined) this.exitFlush = { asked, failedBefore };

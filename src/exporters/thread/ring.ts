@@ -41,7 +41,25 @@ export const SLOT = {
    * must, and takes the state back to AWAKE first (compareExchange), so one wait gets one message at most.
    */
   sleep: 15,
+  /** Who reads the ring (READER below): claimed once with compareExchange, so a ring never has two readers. */
+  reader: 16,
+  /** 1 once the writer, an app's worker thread, has ended: the process's exporter thread then lets the ring go. */
+  closed: 17,
+  /** Times the exporter thread let the ring go: the next reader needs the resource and scope records again. */
+  letGo: 18,
 } as const;
+
+/** SLOT.reader: nobody yet (or let go after a long idle spell: the writer asks again), an exporter thread. */
+export const READER = { none: 0, thread: 1 } as const;
+
+/**
+ * One exporter thread per process: the main thread's agent hosts it (HOST_KEY in the environment data its workers
+ * inherit); an app worker's agent posts its rings on ADOPT_CHANNEL (the main thread hands them to the thread) and
+ * talks to the thread on THREAD_CHANNEL (wake-ups one way, flushes done the other).
+ */
+export const HOST_KEY = '@x/trace-agent exporter host';
+export const ADOPT_CHANNEL = '@x/trace-agent exporter: adopt';
+export const THREAD_CHANNEL = '@x/trace-agent exporter: thread';
 
 /**
  * The exporter thread's waits. AWAKE: exporting, or a wake-up on its way. NAPPING: it comes back by itself when a
@@ -54,7 +72,7 @@ export const SLEEP = { awake: 0, napping: 1, sleeping: 2 } as const;
 
 export const FAILURE = { network: 1, rejected: 2, timeout: 3 } as const;
 
-const HEADER_BYTES = 64;
+const HEADER_BYTES = 128;
 const RECORD_HEADER = 8;
 const WRAP = 0xffffffff;
 
