@@ -75,7 +75,6 @@ class OwnThread implements ExporterLink {
   private readonly rings: RingSpec[] = [];
   /** Signals using the thread: the last one to shut down stops it. */
   private users = 0;
-  private readonly waiters = new Waiters();
   private adoptions: BroadcastChannel | undefined;
   broken = false;
   readonly guest = false;
@@ -85,6 +84,8 @@ class OwnThread implements ExporterLink {
     private readonly secrets: string[],
     private readonly diag: Diag,
     private readonly host: boolean,
+    /** A worker's fallback shares its link's: a flush may be answered by either thread. */
+    private readonly waiters = new Waiters(),
   ) {
     if (!host) return;
     setEnvironmentData(HOST_KEY, true); // seen by the workers started from now on, and by theirs
@@ -239,7 +240,7 @@ class HostLink implements ExporterLink {
 
   private fallBack(): boolean {
     this.diag.debug(`the main thread's exporter thread did not take this worker's rings: starting its own`);
-    this.own = new OwnThread(this.logLevel, this.secrets, this.diag, false);
+    this.own = new OwnThread(this.logLevel, this.secrets, this.diag, false, this.waiters);
     for (const ring of this.rings) this.own.add(ring); // a ring the main thread's took meanwhile stays with it
     return this.own.start();
   }
@@ -250,7 +251,7 @@ class HostLink implements ExporterLink {
   }
 
   flushed(ring: string, asked: number, deadline: number): Promise<void> {
-    return this.own ? this.own.flushed(ring, asked, deadline) : this.waiters.wait(ring, asked, deadline);
+    return this.waiters.wait(ring, asked, deadline); // answered on the channel, or by its own thread (fallBack)
   }
 
   close(ring: RingSpec): void {
