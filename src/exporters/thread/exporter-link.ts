@@ -7,7 +7,7 @@ import { BroadcastChannel, getEnvironmentData, isMainThread, setEnvironmentData 
 import type { LogLevel } from '../../config/index.js';
 import { type Diag, describeError } from '../../diag.js';
 import type { ExportThreadData, RingSpec } from './exporter-thread.js';
-import { ADOPT_CHANNEL, HOST_KEY, READER, SLOT, THREAD_CHANNEL } from './ring.js';
+import { ADOPT_CHANNEL, HOST_KEY, READER, ringHeader, SLOT, THREAD_CHANNEL } from './ring.js';
 
 /** A worker's rings not taken by the main thread's exporter thread by then: the worker starts its own. */
 const ADOPT_TIMEOUT_MS = 1000;
@@ -188,6 +188,7 @@ class OwnThread implements ExporterLink {
  */
 class HostLink implements ExporterLink {
   private readonly rings: RingSpec[] = [];
+  private readonly headers = new Map<RingSpec, Int32Array>();
   private readonly thread = new BroadcastChannel(THREAD_CHANNEL);
   private readonly adoptions = new BroadcastChannel(ADOPT_CHANNEL);
   private readonly waiters = new Waiters();
@@ -216,13 +217,14 @@ class HostLink implements ExporterLink {
   add(ring: RingSpec): void {
     this.users++;
     this.rings.push(ring);
+    this.headers.set(ring, ringHeader(ring.sab));
     this.own?.add(ring);
     this.start();
     setTimeout(() => this.start(), ADOPT_TIMEOUT_MS + 1).unref(); // falls back if still unread by then
   }
 
   start(): boolean {
-    const unread = this.rings.filter((r) => Atomics.load(new Int32Array(r.sab, 0, 32), SLOT.reader) === READER.none);
+    const unread = this.rings.filter((r) => Atomics.load(this.headers.get(r)!, SLOT.reader) === READER.none);
     if (unread.length === 0) {
       this.unreadSince = 0;
       return this.own?.start() ?? true;
@@ -255,7 +257,7 @@ class HostLink implements ExporterLink {
   }
 
   close(ring: RingSpec): void {
-    Atomics.store(new Int32Array(ring.sab, 0, 32), SLOT.closed, 1);
+    Atomics.store(this.headers.get(ring) ?? ringHeader(ring.sab), SLOT.closed, 1);
     this.wake();
   }
 

@@ -83,6 +83,9 @@ export function createRingBuffer(dataBytes: number): SharedArrayBuffer {
   return new SharedArrayBuffer(HEADER_BYTES + (Math.ceil(dataBytes / 4) * 4 || 4));
 }
 
+/** The ring's header slots (SLOT), for a thread that only reads or sets them. */
+export const ringHeader = (sab: SharedArrayBuffer) => new Int32Array(sab, 0, HEADER_BYTES / 4);
+
 const padded = (length: number) => (length + 3) & ~3;
 
 class Ring {
@@ -93,7 +96,7 @@ class Ring {
   protected readonly capacity: number;
 
   constructor(sab: SharedArrayBuffer) {
-    this.header = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    this.header = ringHeader(sab);
     this.data = new Uint8Array(sab, HEADER_BYTES);
     this.words = new Uint32Array(sab, HEADER_BYTES);
     this.capacity = this.data.length;
