@@ -23,14 +23,14 @@ export function httpContenders(sink, { consoleLog = false } = {}) {
   const list = [
     { name: 'bare node', args: [], env: { ...app } },
     {
-      name: 'agent, every request traced + exported',
+      name: 'agent, every request traced + exported (exporter thread, the default)',
       args: ['--import', '@x/trace-agent'],
       env: { ...app, TRACES_ENABLE: 'true', ...exportEnv },
     },
     {
-      name: 'agent, exporter thread (TRACES_EXPORT_THREAD)',
+      name: 'agent, batch processor (TRACES_EXPORT_THREAD=false)',
       args: ['--import', '@x/trace-agent'],
-      env: { ...app, TRACES_ENABLE: 'true', TRACES_EXPORT_THREAD: 'true', ...exportEnv },
+      env: { ...app, TRACES_ENABLE: 'true', TRACES_EXPORT_THREAD: 'false', ...exportEnv },
     },
   ];
   if (!consoleLog) {

@@ -23,9 +23,9 @@ export const contenders = [
   { name: 'agent, tracing off', args: ['--import', '@x/trace-agent'], env: {} },
   { name: 'agent, tracing on', args: ['--import', '@x/trace-agent'], env: { TRACES_ENABLE: 'true', ...exportEnv } },
   {
-    name: 'agent, tracing on, exporter thread',
+    name: 'agent, tracing on, batch processor (TRACES_EXPORT_THREAD=false)',
     args: ['--import', '@x/trace-agent'],
-    env: { TRACES_ENABLE: 'true', TRACES_EXPORT_THREAD: 'true', ...exportEnv },
+    env: { TRACES_ENABLE: 'true', TRACES_EXPORT_THREAD: 'false', ...exportEnv },
   },
   {
     name: 'official auto-instrumentations-node/register',

@@ -11,12 +11,12 @@ export async function measureWorkers() {
   const otlp = { TRACES_ENABLE: 'true', EXPORTER_OTLP_ENDPOINT: sink.grpcUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
   const contenders = [
     { name: 'bare node', args: [], env: {} },
-    { name: 'agent, batch processor in each thread', args: ['--import', '@x/trace-agent'], env: otlp },
     {
-      name: 'agent, exporter thread (TRACES_EXPORT_THREAD)',
+      name: 'agent, batch processor in each thread (TRACES_EXPORT_THREAD=false)',
       args: ['--import', '@x/trace-agent'],
-      env: { ...otlp, TRACES_EXPORT_THREAD: 'true' },
+      env: { ...otlp, TRACES_EXPORT_THREAD: 'false' },
     },
+    { name: 'agent, exporter thread (the default)', args: ['--import', '@x/trace-agent'], env: otlp },
   ].map((c, i) => ({ ...c, env: { ...c.env, OTEL_EXPORTER_OTLP_HEADERS: `x-bench=${i}` }, runs: [] }));
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   let exported;

@@ -14,6 +14,9 @@ import * as vm from 'node:vm';
 /** The functions start-up compiles are compiled by then; a process that ends sooner writes at exit. */
 const WRITE_AFTER_MS = 2000;
 
+/** Caches made and not yet written (writeCodeCachesNow: a worker thread's 'exit' does not run at the process's). */
+const pending = new Set<() => void>();
+
 interface ModuleInternals {
   Module: {
     new (id: string, parent?: NodeJS.Module): NodeJS.Module;
@@ -30,13 +33,14 @@ export interface Loaded {
 
 /**
  * `require(file)` (an absolute path), with the code cache when Node's compile cache is on (the agent turns it on;
- * NODE_DISABLE_COMPILE_CACHE=1 turns both off). `written` is called once a new cache is on disk.
+ * NODE_DISABLE_COMPILE_CACHE=1 turns both off). `written` is called once a new cache is on disk. `nodeDir`: Node's
+ * compile cache directory when this thread has none of its own (the exporter thread is given the main thread's).
  */
-export function requireWithCodeCache(file: string, written: () => void): Loaded {
+export function requireWithCodeCache(file: string, written: () => void, nodeDir?: string): Loaded {
   const { Module } = nodeModule as unknown as ModuleInternals;
   const loaded = Module._cache[file];
   if (loaded) return { exports: loaded.exports, cache: 'off' };
-  const cacheFile = cacheFileFor(file);
+  const cacheFile = cacheFileFor(file, nodeDir);
   if (!cacheFile) return { exports: require(file), cache: 'off' };
   let cachedData: Buffer | undefined;
   try {
@@ -76,9 +80,14 @@ export function requireWithCodeCache(file: string, written: () => void): Loaded 
  * One of the agent's bundles by its package self-reference (`@x/trace-agent/internal/…`, so that the bundled and the
  * unbundled agent find the same file), with the code cache; `debug` hears when a new cache is written.
  */
-export function requireBundle(specifier: string, debug: (message: string) => void): unknown {
+export function requireBundle(specifier: string, debug: (message: string) => void, nodeDir?: string): unknown {
   const file = require.resolve(specifier);
-  return requireWithCodeCache(file, () => debug(`code cache written for ${file}`)).exports;
+  return requireWithCodeCache(file, () => debug(`code cache written for ${file}`), nodeDir).exports;
+}
+
+/** Writes the caches made so far now: a thread about to be stopped with its process (its timers never fire). */
+export function writeCodeCachesNow(): void {
+  for (const write of [...pending]) write();
 }
 
 function writeLater(script: vm.Script, file: string, cacheFile: string, done: () => void): void {
@@ -86,6 +95,7 @@ function writeLater(script: vm.Script, file: string, cacheFile: string, done: ()
   const write = (): void => {
     if (written) return;
     written = true;
+    pending.delete(write);
     process.removeListener('exit', write);
     try {
       const partial = `${cacheFile}.${process.pid}`;
@@ -97,6 +107,7 @@ function writeLater(script: vm.Script, file: string, cacheFile: string, done: ()
       // a full disk or a read-only directory: the next start compiles as Node would
     }
   };
+  pending.add(write);
   setTimeout(write, WRITE_AFTER_MS).unref();
   process.once('exit', write);
 }
@@ -105,9 +116,9 @@ function writeLater(script: vm.Script, file: string, cacheFile: string, done: ()
  * The cache's path in a directory of the agent's own inside Node's compile cache directory; undefined when that cache
  * is off, or when the directory is not this user's alone (code read from there is run).
  */
-function cacheFileFor(file: string): string | undefined {
+function cacheFileFor(file: string, given?: string): string | undefined {
   try {
-    const nodeDir = nodeModule.getCompileCacheDir?.();
+    const nodeDir = given ?? nodeModule.getCompileCacheDir?.();
     if (!nodeDir) return undefined;
     const dir = join(nodeDir, 'x-trace-agent');
     mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -519,6 +519,9 @@ describe('bad input matrix', () => {
     ['OTEL_BLRP_EXPORT_TIMEOUT', '1.0', true, (c) => c.logs.batch.exportTimeoutMs, 30000],
     ['TRACES_SHUTDOWN_TIMEOUT_MS', '-1', true, (c) => c.shutdownTimeoutMs, 5000],
     ['TRACES_SHUTDOWN_TIMEOUT_MS', '0', false, (c) => c.shutdownTimeoutMs, 0],
+    // the exporter thread is on by default (issue 22): false turns it off, garbage keeps it on
+    ['TRACES_EXPORT_THREAD', 'false', false, (c) => c.exportThread, false],
+    ['TRACES_EXPORT_THREAD', 'maybe', true, (c) => c.exportThread, true],
     // enumerations: garbage, near misses, wrong case (accepted)
     ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http', true, (c) => c.otlp.protocol, 'grpc'],
     ['OTEL_EXPORTER_OTLP_PROTOCOL', 'HTTP/PROTOBUF', false, (c) => c.otlp.protocol, 'http/protobuf'],

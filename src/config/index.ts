@@ -114,7 +114,7 @@ export function readConfig(env: Env, app: AppLocation = {}): ConfigResult {
     },
     zmqPropagation: readZmqPropagation(r),
     shutdownTimeoutMs: r.int('shutdownTimeoutMs', ['TRACES_SHUTDOWN_TIMEOUT_MS'], 5000, 0, 600_000),
-    exportThread: r.bool('exportThread', 'TRACES_EXPORT_THREAD', false),
+    exportThread: r.bool('exportThread', 'TRACES_EXPORT_THREAD', true),
     logs: readLogs(r, exporters, otlp, endpoint, batch),
     sources: r.sources,
   };

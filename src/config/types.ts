@@ -54,7 +54,7 @@ export interface AgentConfig {
   instrumentations: { enabled: string[] | null; disabled: string[] };
   zmqPropagation: ZmqPropagation;
   shutdownTimeoutMs: number;
-  /** TRACES_EXPORT_THREAD: OTLP spans are exported from a thread of their own (exporters/thread/). */
+  /** TRACES_EXPORT_THREAD (default true): OTLP spans and logs are exported from a thread of their own (exporters/thread/). */
   exportThread: boolean;
   logs: LogsConfig;
   /** Which variable set each value that came from the environment (for `trace-agent doctor`). */

@@ -14,7 +14,8 @@ export const TEST_NODE = process.env.TRACE_AGENT_TEST_NODE || process.execPath;
 /**
  * Env of a child: the parent's minus every tracing variable, so tests see only what they set; plus
  * TRACE_AGENT_TEST_ENV (`K=V,K2=V2`), which runs the whole suite under other defaults (a test's own values win):
- * `TRACE_AGENT_TEST_ENV=TRACES_EXPORT_THREAD=true npm test` proves the exporter thread against every test.
+ * `TRACE_AGENT_TEST_ENV=TRACES_EXPORT_THREAD=false npm test` proves the batch processor (the exporter thread is the
+ * default) against every test; .ci/run does it for the export and fault files.
  */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};

@@ -3,11 +3,15 @@
 // (HostLink), so a process has one exporter thread however many workers it runs (each of its own cost ~18 MiB:
 // bench/memory.mjs, an empty worker). A worker whose rings nobody takes within ADOPT_TIMEOUT_MS (the main thread's
 // agent exports in-thread, or its event loop is blocked) starts its own thread, as every agent did before.
+import { getCompileCacheDir } from 'node:module';
 import { BroadcastChannel, getEnvironmentData, isMainThread, setEnvironmentData } from 'node:worker_threads';
 import type { LogLevel } from '../../config/index.js';
 import { type Diag, describeError } from '../../diag.js';
 import type { ExportThreadData, RingSpec } from './exporter-thread.js';
 import { ADOPT_CHANNEL, HOST_KEY, READER, ringHeader, SLOT, THREAD_CHANNEL } from './ring.js';
+
+/** What a user whose exporter thread fails can do about it (the thread is the default). */
+const FALLBACK = "TRACES_EXPORT_THREAD=false exports them from the app's thread instead";
 
 /** A worker's rings not taken by the main thread's exporter thread by then: the worker starts its own. */
 const ADOPT_TIMEOUT_MS = 1000;
@@ -145,6 +149,7 @@ class OwnThread implements ExporterLink {
         logLevel: this.logLevel,
         secrets: this.secrets,
         host: this.host,
+        codeCacheDir: getCompileCacheDir?.(),
       };
       // Through the package's self-reference, so the bundled and the unbundled agent start the same file.
       this.worker = new Worker(require.resolve('@x/trace-agent/internal/export-thread'), {
@@ -157,7 +162,9 @@ class OwnThread implements ExporterLink {
       this.worker.on('exit', () => this.waiters.endAll());
       this.worker.on('error', (err) => {
         this.broken = true;
-        this.diag.error(`the exporter thread stopped (${describeError(err)}); spans and logs are no longer exported`);
+        this.diag.error(
+          `the exporter thread stopped (${describeError(err)}); spans and logs are no longer exported (${FALLBACK})`,
+        );
       });
       this.worker.unref();
       this.rings.length = 0; // the thread has them; later ones go as messages (and a worker's ring is not kept here)
@@ -165,7 +172,9 @@ class OwnThread implements ExporterLink {
       return true;
     } catch (err) {
       this.broken = true;
-      this.diag.error(`cannot start the exporter thread (${describeError(err)}); spans and logs will not be exported`);
+      this.diag.error(
+        `cannot start the exporter thread (${describeError(err)}); spans and logs will not be exported (${FALLBACK})`,
+      );
       return false;
     }
   }

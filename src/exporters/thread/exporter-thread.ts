@@ -6,6 +6,7 @@
 import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import { diag as otelDiag } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
+import { requireBundle, writeCodeCachesNow } from '../../code-cache.js';
 import type { BatchConfig, LogLevel, OtlpConfig } from '../../config/index.js';
 import { createDiag, type Diag, OTEL_DIAG_LEVEL, otelLogger } from '../../diag.js';
 import type { Signal } from '../otlp-wire.js';
@@ -35,6 +36,8 @@ export interface ExportThreadData {
   secrets: string[];
   /** The main thread's exporter thread: also takes the app's workers' rings, and hears them on THREAD_CHANNEL. */
   host?: boolean;
+  /** The app's Node compile cache directory, if on: the exporter bundle's code cache goes there (code-cache.ts). */
+  codeCacheDir?: string;
 }
 
 /**
@@ -54,6 +57,10 @@ const headers: Int32Array[] = [];
 let channel: BroadcastChannel | undefined;
 /** Each ring loop's wake-up: a 'wake' message from the app's thread calls them all. */
 const wakers = new Set<() => void>();
+/** The thread's debug lines (code cache written), once its diagnostics exist. */
+let debug: (message: string) => void = () => {};
+/** Set once the first export has ended: the exporter's code cache is written then, with what it compiled. */
+let exported = false;
 
 /**
  * The thread's diagnostics, as the app thread's (and OpenTelemetry's own, so OTEL_LOG_LEVEL=debug shows the
@@ -108,6 +115,9 @@ function run(d: RingSpec, diag: Diag): void {
         const until = exporter.pausedUntil();
         Atomics.store(header, SLOT.pausedUntil, until && Math.max(1, until - d.epoch));
         countResult(header, items.length, result);
+        // Before the flush this may answer: a short-lived app stops this thread with it, and its timers with it.
+        if (!exported) writeCodeCachesNow();
+        exported = true;
         wake(); // the loop's wait below: take the next batch now
       });
     }
@@ -196,13 +206,16 @@ function run(d: RingSpec, diag: Diag): void {
   void loop();
 }
 
-const loadExporter = () => require('@x/trace-agent/internal/otlp-exporter');
+/** The OTLP exporter bundle, run from a code cache beside the app's compile cache when it has one, as on its thread. */
+const loadExporter = () => requireBundle('@x/trace-agent/internal/otlp-exporter', debug, data?.codeCacheDir);
 
 const data = workerData as ExportThreadData | undefined;
 if (Array.isArray(data?.rings)) {
   // Loaded as the thread starts (off the app's thread) rather than at its first export, which it would delay: rings
   // filling from the app's first milliseconds wait for it (bench/workers.mjs at 10,000 spans/s a worker: 9–19% of
   // the spans dropped in the first second either way, so this is no cure).
+  const diag = threadDiag(data.logLevel, data.secrets);
+  debug = diag.debug;
   setImmediate(() => {
     try {
       loadExporter();
@@ -210,7 +223,6 @@ if (Array.isArray(data?.rings)) {
       // reported by the first export, which loads it again
     }
   });
-  const diag = threadDiag(data.logLevel, data.secrets);
   for (const ring of data.rings) run(ring, diag);
   const onMessage = (message: RingSpec | 'wake') => {
     if (message === 'wake') for (const wake of wakers) wake();
