@@ -21,7 +21,11 @@ import type { RingSpec } from './exporter-thread.js';
 import { createRingBuffer, FAILURE, KIND, READER, RingWriter, SLEEP, SLOT } from './ring.js';
 import { countResult, type Item, RingBatches, ringExporter } from './ring-batches.js';
 
-/** Started this long after start-up even before a batch is full, as the lazy exporter is built (lazy.ts). */
+/**
+ * Started this long after the first item even before a batch is full, as the lazy exporter is built (lazy.ts); an
+ * app that makes none never starts it (an Express + pg app that only starts and stops: +220 ms with it started
+ * 250 ms after start-up, +116 ms with the batch processor, in one run of bench/startup.mjs).
+ */
 const WARM_UP_DELAY_MS = 250;
 /** Room per item of the queue size (OTEL_BSP/BLRP_MAX_QUEUE_SIZE): a typical HTTP server span is 250–400 bytes. */
 const BYTES_PER_QUEUED_ITEM = 1024;
@@ -61,6 +65,8 @@ export class HandOff<T extends Handed> implements ExitSink {
   private exitFlush: { asked: number; failedBefore: number } | undefined;
 
   private readonly spec: RingSpec;
+  /** Starts the thread a while after the first item (WARM_UP_DELAY_MS). */
+  private warmUp: NodeJS.Timeout | undefined;
   /** The app thread's reading of the ring, made by a flush before the exporter thread started (flushHere). */
   private here: { batches: RingBatches; exporter: ReturnType<typeof ringExporter> } | undefined;
 
@@ -90,7 +96,6 @@ export class HandOff<T extends Handed> implements ExitSink {
     };
     this.thread.add(this.spec);
     registerExitSink(this);
-    setTimeout(() => this.thread.start(), WARM_UP_DELAY_MS).unref();
   }
 
   /** Encodes the item into the ring; a full ring (or an item that cannot be encoded) drops it. Never throws. */
@@ -103,11 +108,12 @@ export class HandOff<T extends Handed> implements ExitSink {
         return;
       }
       if (this.spec.guest) this.guestCheck();
-      if (
-        !this.resourceSent &&
-        !(this.resourceSent = this.putParts(KIND.resource, 0, encodeResourceParts(item.resource)))
-      )
-        return this.drops.drop(1); // the resource goes first: the thread puts it in front of every request
+      if (!this.resourceSent) {
+        // the resource goes first: the thread puts it in front of every request
+        if (!(this.resourceSent = this.putParts(KIND.resource, 0, encodeResourceParts(item.resource))))
+          return this.drops.drop(1);
+        this.warmUp ??= setTimeout(() => this.thread.start(), WARM_UP_DELAY_MS).unref();
+      }
       // The queue holds at most OTEL_BSP/BLRP_MAX_QUEUE_SIZE items, as the batch processor's; the ring's bytes bound it too.
       const waiting = this.handedOver - Atomics.load(this.ring.header, SLOT.taken);
       if (waiting >= this.o.batch.maxQueueSize) return this.drops.drop(1);
