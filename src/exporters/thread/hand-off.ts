@@ -23,8 +23,7 @@ import { countResult, type Item, RingBatches, ringExporter } from './ring-batche
 
 /**
  * Started this long after the first item even before a batch is full, as the lazy exporter is built (lazy.ts); an
- * app that makes none never starts it (an Express + pg app that only starts and stops: +220 ms with it started
- * 250 ms after start-up, +116 ms with the batch processor, in one run of bench/startup.mjs).
+ * app that makes none never starts it (it costs a worker's start-up and ~18 MiB).
  */
 const WARM_UP_DELAY_MS = 250;
 /** Room per item of the queue size (OTEL_BSP/BLRP_MAX_QUEUE_SIZE): a typical HTTP server span is 250–400 bytes. */
