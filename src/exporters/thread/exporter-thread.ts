@@ -211,11 +211,11 @@ const loadExporter = () => requireBundle('@x/trace-agent/internal/otlp-exporter'
 
 const data = workerData as ExportThreadData | undefined;
 if (Array.isArray(data?.rings)) {
+  const diag = threadDiag(data.logLevel, data.secrets);
+  debug = diag.debug;
   // Loaded as the thread starts (off the app's thread) rather than at its first export, which it would delay: rings
   // filling from the app's first milliseconds wait for it (bench/workers.mjs at 10,000 spans/s a worker: 9–19% of
   // the spans dropped in the first second either way, so this is no cure).
-  const diag = threadDiag(data.logLevel, data.secrets);
-  debug = diag.debug;
   setImmediate(() => {
     try {
       loadExporter();
