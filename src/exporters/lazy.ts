@@ -59,6 +59,9 @@ export class LazyExporter<T> implements Exporter<T>, ExitSink {
    * read at an abrupt exit; set by the pipeline that owns the processor.
    */
   queued: () => T[] = () => [];
+  /** The request body of items at an abrupt exit: the SDK items' serializer, unless the owner's items need another. */
+  encodeAtExit: (items: T[]) => Uint8Array | undefined = (items) =>
+    otlpSerializer<T>(this.signal, this.otlp.protocol === 'http/json').serializeRequest(items);
 
   constructor(
     private readonly signal: Signal,
@@ -160,10 +163,9 @@ export class LazyExporter<T> implements Exporter<T>, ExitSink {
 
   /** process.exit(), a crash: what was not delivered yet (the last lines before a crash, often) sent synchronously. */
   drainSync(deadline: number): void {
-    const encode = (items: T[]) =>
-      otlpSerializer<T>(this.signal, this.otlp.protocol === 'http/json').serializeRequest(items);
     const items = [...this.pending.take(), ...this.queued()];
-    deliverAtExit(items, encode, { otlp: this.otlp, signal: this.signal, target: this.target }, deadline, this.diag);
+    const to = { otlp: this.otlp, signal: this.signal, target: this.target };
+    deliverAtExit(items, this.encodeAtExit, to, deadline, this.diag);
   }
 
   async shutdown(): Promise<void> {

@@ -10,13 +10,17 @@ import { type Diag, describeError } from '../../diag.js';
 import type { ExportThreadData, RingSpec } from './exporter-thread.js';
 import { ADOPT_CHANNEL, HOST_KEY, READER, ringHeader, SLOT, THREAD_CHANNEL } from './ring.js';
 
-/** What a user whose exporter thread fails can do about it (the thread is the default). */
-const FALLBACK = "TRACES_EXPORT_THREAD=false exports them from the app's thread instead";
+/** What the agent does when its exporter thread fails, and what a user who sees that can set. */
+const FALLBACK = "exporting from the app's thread instead, as TRACES_EXPORT_THREAD=false does from the start";
 
 /** A worker's rings not taken by the main thread's exporter thread by then: the worker starts its own. */
 const ADOPT_TIMEOUT_MS = 1000;
 /** The least time between two requests to take the same rings. */
 const ASK_AGAIN_MS = 100;
+/** On THREAD_CHANNEL, from the main thread's agent: its exporter thread failed. */
+const HOST_FAILED = 'host failed';
+/** Workers' rings remembered to give back should the thread fail (a process starting workers by the thousand). */
+const MAX_ADOPTED = 1024;
 
 /** What the hand-off (hand-off.ts) needs of the exporter thread, wherever it runs. */
 export interface ExporterLink {
@@ -34,6 +38,8 @@ export interface ExporterLink {
   flushed(ring: string, asked: number, deadline: number): Promise<void>;
   /** The ring's writer is done (its shutdown, its exit). */
   close(ring: RingSpec): void;
+  /** Called once if the thread cannot start or stops unasked: its rings are then read on the app's thread. */
+  onBreak(listener: () => void): void;
   /** One signal is done with the thread; the last one stops it. */
   release(): Promise<void>;
 }
@@ -80,6 +86,11 @@ class OwnThread implements ExporterLink {
   /** Signals using the thread: the last one to shut down stops it. */
   private users = 0;
   private adoptions: BroadcastChannel | undefined;
+  /** The headers of the workers' rings handed to the thread: given back to their writers if it fails. */
+  private readonly adopted: Int32Array[] = [];
+  private readonly breakListeners: (() => void)[] = [];
+  /** Set by fail(); `broken` is also set by release(). */
+  private failed = false;
   broken = false;
   readonly guest = false;
 
@@ -134,6 +145,7 @@ class OwnThread implements ExporterLink {
   private adopt(ring: unknown): void {
     const spec = ring as RingSpec;
     if (!(spec?.sab instanceof SharedArrayBuffer) || spec.guest !== true || this.broken) return;
+    if (this.adopted.length < MAX_ADOPTED) this.adopted.push(ringHeader(spec.sab));
     this.read(spec);
     this.start();
   }
@@ -158,24 +170,56 @@ class OwnThread implements ExporterLink {
         env: threadEnv(),
         name: '@x/trace-agent exporter',
       });
-      this.worker.on('message', this.onMessage);
-      this.worker.on('exit', () => this.waiters.endAll());
-      this.worker.on('error', (err) => {
-        this.broken = true;
-        this.diag.error(
-          `the exporter thread stopped (${describeError(err)}); spans and logs are no longer exported (${FALLBACK})`,
-        );
+      const worker = this.worker;
+      worker.on('message', this.onMessage);
+      worker.on('error', (err) => this.fail(`the exporter thread stopped (${describeError(err)})`));
+      worker.on('exit', (code) => {
+        // Not asked to stop (release() forgets the worker first): it ended unasked, terminated by someone else.
+        if (this.worker === worker) this.fail(`the exporter thread ended (exit code ${code})`);
+        this.waiters.endAll();
       });
-      this.worker.unref();
+      worker.unref();
       this.rings.length = 0; // the thread has them; later ones go as messages (and a worker's ring is not kept here)
       this.diag.debug('exporter thread started');
       return true;
     } catch (err) {
-      this.broken = true;
-      this.diag.error(
-        `cannot start the exporter thread (${describeError(err)}); spans and logs will not be exported (${FALLBACK})`,
-      );
+      this.worker = undefined;
+      this.fail(`cannot start the exporter thread (${describeError(err)})`);
       return false;
+    }
+  }
+
+  onBreak(listener: () => void): void {
+    if (this.failed) listener();
+    else this.breakListeners.push(listener);
+  }
+
+  /**
+   * The thread cannot start, or stopped: one error line; each ring's writer reads its ring on its own thread from
+   * now on (hand-off.ts), and the workers' rings it had taken are let go, so their writers start threads of their own
+   * (HostLink) and write their resource and scopes again.
+   */
+  private fail(why: string): void {
+    if (this.broken) return;
+    this.broken = this.failed = true;
+    this.adoptions?.close();
+    this.diag.error(`${why}: ${FALLBACK}`);
+    if (this.host) {
+      setEnvironmentData(HOST_KEY, false); // workers started from now on start their own at once
+      for (const header of this.adopted.splice(0)) {
+        Atomics.add(header, SLOT.letGo, 1);
+        Atomics.store(header, SLOT.reader, READER.none);
+      }
+      const channel = new BroadcastChannel(THREAD_CHANNEL);
+      channel.postMessage(HOST_FAILED); // the workers' links start their own threads now, not at their next span
+      channel.close();
+    }
+    for (const listener of this.breakListeners.splice(0)) {
+      try {
+        listener();
+      } catch {
+        // a signal's own failure stays its own
+      }
     }
   }
 
@@ -202,6 +246,8 @@ class HostLink implements ExporterLink {
   private readonly adoptions = new BroadcastChannel(ADOPT_CHANNEL);
   private readonly waiters = new Waiters();
   private own: OwnThread | undefined;
+  /** Told if this worker's own thread fails (fallBack); the main thread's failing gives the rings back instead. */
+  private readonly breakListeners: (() => void)[] = [];
   private users = 0;
   /** When a ring was first seen unread (0: all are read), and when they were last asked for. */
   private unreadSince = 0;
@@ -216,7 +262,12 @@ class HostLink implements ExporterLink {
   ) {
     this.thread.unref();
     this.adoptions.unref();
-    this.thread.onmessage = (event) => this.waiters.onFlushed((event as MessageEvent).data ?? {});
+    this.thread.onmessage = (event) => {
+      const data = (event as MessageEvent).data;
+      if (data === HOST_FAILED) {
+        if (!this.own && this.rings.length > 0) this.fallBack();
+      } else this.waiters.onFlushed(data ?? {});
+    };
   }
 
   get broken(): boolean {
@@ -252,6 +303,7 @@ class HostLink implements ExporterLink {
   private fallBack(): boolean {
     this.diag.debug(`the main thread's exporter thread did not take this worker's rings: starting its own`);
     this.own = new OwnThread(this.logLevel, this.secrets, this.diag, false, this.waiters);
+    for (const listener of this.breakListeners) this.own.onBreak(listener);
     for (const ring of this.rings) this.own.add(ring); // a ring the main thread's took meanwhile stays with it
     return this.own.start();
   }
@@ -268,6 +320,11 @@ class HostLink implements ExporterLink {
   close(ring: RingSpec): void {
     Atomics.store(this.headers.get(ring) ?? ringHeader(ring.sab), SLOT.closed, 1);
     this.wake();
+  }
+
+  onBreak(listener: () => void): void {
+    if (this.own) this.own.onBreak(listener);
+    else this.breakListeners.push(listener);
   }
 
   async release(): Promise<void> {

@@ -19,7 +19,7 @@ import { dropWatch, type QueueWatch } from '../queue-watch.js';
 import { type ExporterLink, exporterLink } from './exporter-link.js';
 import type { RingSpec } from './exporter-thread.js';
 import { createRingBuffer, FAILURE, KIND, READER, RingWriter, SLEEP, SLOT } from './ring.js';
-import { countResult, type Item, RingBatches, ringExporter } from './ring-batches.js';
+import { countResult, type Item, RingBatches, type RingTables, ringExporter } from './ring-batches.js';
 
 /**
  * Started this long after the first item even before a batch is full, as the lazy exporter is built (lazy.ts); an
@@ -68,6 +68,11 @@ export class HandOff<T extends Handed> implements ExitSink {
   private warmUp: NodeJS.Timeout | undefined;
   /** The app thread's reading of the ring, made by a flush before the exporter thread started (flushHere). */
   private here: { batches: RingBatches; exporter: ReturnType<typeof ringExporter> } | undefined;
+  /** The exporter thread failed (exporter-link.ts): this thread reads its ring from now on, as a batch processor. */
+  private failedOver = false;
+  /** The app thread's reading in progress (readHere), so that two never take from the ring at once. */
+  private reading: Promise<void> | undefined;
+  private readTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: HandOffOptions<T>) {
     const bytes = Math.min(64 << 20, Math.max(256 << 10, o.batch.maxQueueSize * BYTES_PER_QUEUED_ITEM));
@@ -92,9 +97,17 @@ export class HandOff<T extends Handed> implements ExitSink {
       otlp: o.otlp,
       batch: o.batch,
       guest: this.thread.guest,
+      // Every resource and scope record this writer made, kept for a reader that starts after others took them.
+      tables: { resource: { head: new Uint8Array(0), tail: new Uint8Array(0) }, scopes: [] },
     };
     this.thread.add(this.spec);
+    this.thread.onBreak(() => this.takeOver());
     registerExitSink(this);
+  }
+
+  /** The ring's tables, written as records are (RingSpec.tables). */
+  private get tables(): RingTables {
+    return this.spec.tables!;
   }
 
   /** Encodes the item into the ring; a full ring (or an item that cannot be encoded) drops it. Never throws. */
@@ -109,8 +122,8 @@ export class HandOff<T extends Handed> implements ExitSink {
       if (this.spec.guest) this.guestCheck();
       if (!this.resourceSent) {
         // the resource goes first: the thread puts it in front of every request
-        if (!(this.resourceSent = this.putParts(KIND.resource, 0, encodeResourceParts(item.resource))))
-          return this.drops.drop(1);
+        this.tables.resource = encodeResourceParts(item.resource);
+        if (!(this.resourceSent = this.putParts(KIND.resource, 0, this.tables.resource))) return this.drops.drop(1);
         this.warmUp ??= setTimeout(() => this.thread.start(), WARM_UP_DELAY_MS).unref();
       }
       // The queue holds at most OTEL_BSP/BLRP_MAX_QUEUE_SIZE items, as the batch processor's; the ring's bytes bound it too.
@@ -127,6 +140,10 @@ export class HandOff<T extends Handed> implements ExitSink {
 
   /** A full batch waits: starts the thread, or wakes it if its wait says it will not come by itself (ring.ts SLEEP). */
   private batchReady(waiting: number): void {
+    if (this.failedOver) {
+      void this.readHere();
+      return;
+    }
     if (!this.thread.started) {
       this.thread.start(); // its first look takes the batch
       return;
@@ -164,10 +181,11 @@ export class HandOff<T extends Handed> implements ExitSink {
       if (this.scopeKeys.size >= MAX_SCOPES) return undefined;
       id = this.scopeKeys.size + 1;
       this.scopeKeys.set(key, id);
+      this.tables.scopes.push([id, encodeScopeParts(scope)]);
     }
     // The same id for the same scope whoever reads: a reader that sees a record again gets what it had.
     if (!this.scopesSent.has(id)) {
-      if (!this.putParts(KIND.scope, id, encodeScopeParts(scope))) return undefined;
+      if (!this.putParts(KIND.scope, id, this.tables.scopes[id - 1]![1])) return undefined;
       this.scopesSent.add(id);
     }
     this.scopeIds.set(scope, id);
@@ -200,33 +218,56 @@ export class HandOff<T extends Handed> implements ExitSink {
     return Atomics.load(this.ring.header, SLOT.flushDone) - asked >= 0 || this.thread.broken;
   }
 
+  /** Read on this thread: before the exporter thread has started, and after it failed. */
+  private get readsHere(): boolean {
+    return this.failedOver || (!this.thread.started && !this.thread.broken);
+  }
+
   async forceFlush(): Promise<void> {
-    if (!this.thread.started && !this.thread.broken) return this.flushHere();
+    if (this.readsHere) return this.readHere();
     const asked = this.askFlush();
     if (asked === undefined || this.flushed(asked)) return;
     await this.thread.flushed(this.spec.id, asked, Date.now() + this.o.batch.exportTimeoutMs);
   }
 
+  /** One reading on this thread at a time: a flush asked meanwhile waits for it, and it reads until empty. */
+  private readHere(): Promise<void> {
+    this.reading ??= this.flushHere().finally(() => {
+      this.reading = undefined;
+    });
+    return this.reading;
+  }
+
+  /** The app thread's reader of the ring, made once; the tables let it read items whose records others took. */
+  private reader(): NonNullable<HandOff<T>['here']> {
+    if (this.here) return this.here;
+    const batches = new RingBatches(this.spec.sab, this.o.batch.maxExportBatchSize, this.tables);
+    // The bundle as the batch processor's exporter loads it, with the code cache (src/code-cache.ts).
+    const load = () => requireBundle('@x/trace-agent/internal/otlp-exporter', this.o.diag.debug);
+    const exporter = ringExporter(this.o, batches, this.o.diag, load);
+    // At process.exit() once the thread failed, the rest of the ring goes with the export in flight (exit-flush.ts).
+    exporter.queued = () => (this.failedOver ? takeAll(batches) : []);
+    this.here = { batches, exporter };
+    return this.here;
+  }
+
   /**
-   * Exports what the ring holds from the app's thread, batch after batch, while the exporter thread has not started.
-   * What it took from the ring the thread gets if it starts later (RingSpec.tables), so each reads on where the
-   * other stopped.
+   * Exports what the ring holds from the app's thread, batch after batch, while the exporter thread has not started
+   * (or after it failed). The thread, if it starts later, reads on where this stopped.
    */
   private async flushHere(): Promise<void> {
     try {
-      if (!this.here) {
-        const batches = new RingBatches(this.spec.sab, this.o.batch.maxExportBatchSize);
-        // The bundle as the batch processor's exporter loads it, with the code cache (src/code-cache.ts).
-        const load = () => requireBundle('@x/trace-agent/internal/otlp-exporter', this.o.diag.debug);
-        this.here = { batches, exporter: ringExporter(this.o, batches, this.o.diag, load) };
-      }
-      const { batches, exporter } = this.here;
-      while (!this.thread.started) {
+      const { batches, exporter } = this.reader();
+      const header = this.ring.header;
+      while (this.readsHere) {
         const items: Item[] = batches.take();
-        this.spec.tables = batches.tables();
         if (items.length === 0) return;
+        const droppedMeanwhile = Atomics.exchange(header, SLOT.outageDropped, 0);
+        if (droppedMeanwhile) exporter.countDropped(droppedMeanwhile);
         const result = await new Promise<ExportResult>((resolve) => exporter.export(items, resolve));
-        countResult(this.ring.header, items.length, result);
+        const until = exporter.pausedUntil(); // as the thread does: hand() drops what an outage would
+        Atomics.store(header, SLOT.pausedUntil, until && Math.max(1, until - this.epoch));
+        countResult(header, items.length, result);
         if (result.code !== 0) return; // reported by the exporter; the rest waits for the next flush
       }
     } catch (err) {
@@ -236,8 +277,30 @@ export class HandOff<T extends Handed> implements ExitSink {
     await this.forceFlush(); // the thread started meanwhile: it takes the rest
   }
 
+  /**
+   * The exporter thread cannot start or stopped (exporter-link.ts has said so): what it had taken and not delivered
+   * is lost and counted; from now on this thread reads the ring every batch delay and at each full batch.
+   */
+  private takeOver(): void {
+    if (this.failedOver) return;
+    this.failedOver = true;
+    const header = this.ring.header;
+    const lost =
+      Atomics.load(header, SLOT.taken) - Atomics.load(header, SLOT.delivered) - Atomics.load(header, SLOT.failed);
+    if (lost > 0) {
+      Atomics.add(header, SLOT.failed, lost);
+      this.o.diag.warn(`${lost} ${NOUNS[this.o.signal]}(s) the exporter thread had taken were lost with it`);
+    }
+    this.readTimer = setInterval(() => {
+      if (Atomics.load(header, SLOT.handed) !== Atomics.load(header, SLOT.taken)) void this.readHere();
+    }, this.o.batch.scheduledDelayMs).unref();
+    // Not now: a thread that cannot start fails inside the span.end() that started it (the exporter loads then).
+    setImmediate(() => void this.readHere());
+  }
+
   async shutdown(): Promise<void> {
     await this.forceFlush();
+    clearInterval(this.readTimer);
     this.thread.close(this.spec);
     await this.thread.release();
   }
@@ -278,4 +341,11 @@ export class HandOff<T extends Handed> implements ExitSink {
       `${lost} ${NOUNS[this.o.signal]}(s) not delivered at exit to ${redactUrl(this.o.otlp.url)}: ${why}`,
     );
   }
+}
+
+/** Everything left in the ring, for a synchronous send at exit. */
+function takeAll(batches: RingBatches): Item[] {
+  const items: Item[] = [];
+  for (let batch = batches.take(); batch.length > 0; batch = batches.take()) items.push(...batch);
+  return items;
 }

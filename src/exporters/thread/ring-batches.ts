@@ -109,12 +109,14 @@ export function ringExporter(
     d.otlp.protocol === 'http/json'
       ? (items: Item[]) => otlpJsonRequest(d.signal, batches.serialize(items))
       : (items: Item[]) => batches.serialize(items);
-  return new LazyExporter<Item>(
+  const exporter = new LazyExporter<Item>(
     d.signal,
     () => (load() as typeof import('../otlp.js')).createOtlpExporter<Item>(d.signal, d.otlp, diag, serialize),
     d.otlp,
     diag,
   );
+  exporter.encodeAtExit = serialize; // an export in flight on the app's thread at process.exit() goes again then
+  return exporter;
 }
 
 /** Counts an export's items as delivered or failed in the ring's header (read at exit, hand-off.ts's drainSync). */
