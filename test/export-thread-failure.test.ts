@@ -1,13 +1,14 @@
 // The exporter thread (the default, TRACES_EXPORT_THREAD) fails: it cannot start (a broken install) or it ends
 // unasked (terminated from outside, as a crash in it would end it). The app is told once, on stderr, and its spans
 // go out from its own thread from then on, as with TRACES_EXPORT_THREAD=false: none made afterwards is lost.
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentEnv, byService, harness } from './helpers/harness.js';
 import type { OtlpReceiver } from './helpers/otlp-receiver.js';
-import { REPO_ROOT } from './helpers/run-app.js';
+import { REPO_ROOT, TEST_NODE } from './helpers/run-app.js';
 
 const h = harness();
 let receiver: OtlpReceiver;
@@ -60,6 +61,77 @@ describe('the exporter thread fails', () => {
     expect(fromWorker.filter((s) => s.name === 'after')).toHaveLength(200);
     expect(app.stderr).toHaveLength(1); // the main thread's line; the worker's own thread works
     expect(app.stderr[0]).toMatch(FELL_BACK);
+  });
+
+  describe("Node's permission model (--permission), which forbids worker threads unless --allow-worker", () => {
+    // The fixture's Node, not the test's, decides whether network access needs a flag too (Node 25 and later).
+    const allowNet = spawnSync(TEST_NODE, ['-p', "process.allowedNodeEnvironmentFlags.has('--allow-net')"])
+      .stdout.toString()
+      .includes('true');
+    /** stderr less Node's own warning that --allow-net is experimental (Node 26). */
+    const agentLines = (stderr: string[]) => stderr.filter((l) => !/ExperimentalWarning|--trace-warnings/.test(l));
+    const permission = (...more: string[]) => [
+      '--permission',
+      '--allow-fs-read=*',
+      ...(allowNet ? ['--allow-net'] : []),
+      ...more,
+      '--import',
+      '@x/trace-agent',
+    ];
+
+    it('TRACES_EXPORT_THREAD unset: the batch processors, no error line, every span delivered', async () => {
+      const service = 'thread-permission';
+      const app = h.start('busy-loop.mjs', {
+        env: agentEnv(receiver, service, { OTEL_BSP_SCHEDULE_DELAY: '100' }),
+        args: ['300', '500'],
+        nodeArgs: permission(),
+      });
+      const { made } = await app.waitForJson<{ made: number }>((v) => 'made' in v, 20_000);
+      expect((await app.exited).code, app.stderr.join('\n')).toBe(0);
+      await receiver.waitForSpans({ where: byService(service), count: made });
+      expect(named(service, 'busy')).toHaveLength(made);
+      expect(agentLines(app.stderr)).toEqual([]);
+    });
+
+    it('TRACES_EXPORT_THREAD=true: one warning naming the variable and --allow-worker, the same delivery', async () => {
+      const service = 'thread-permission-asked';
+      const app = h.start('busy-loop.mjs', { env: env(service), args: ['300', '500'], nodeArgs: permission() });
+      const { made } = await app.waitForJson<{ made: number }>((v) => 'made' in v, 20_000);
+      expect((await app.exited).code, app.stderr.join('\n')).toBe(0);
+      await receiver.waitForSpans({ where: byService(service), count: made });
+      expect(agentLines(app.stderr)).toHaveLength(1);
+      expect(agentLines(app.stderr)[0]).toMatch(
+        /TRACES_EXPORT_THREAD=true needs a worker thread.*--allow-worker.*using false/,
+      );
+    });
+
+    it('process.exit(): the spans still queued cannot be sent (that needs a worker too): one warning says so, naming --allow-worker', async () => {
+      const service = 'thread-permission-exit';
+      const app = h.start('busy-loop.mjs', {
+        env: agentEnv(receiver, service, { OTEL_BSP_SCHEDULE_DELAY: '5000', OTEL_LOGS_EXPORTER: 'none' }),
+        args: ['100', '500', 'exit'],
+        nodeArgs: permission(),
+      });
+      const { made } = await app.waitForJson<{ made: number }>((v) => 'made' in v, 20_000);
+      expect((await app.exited).code).toBe(0);
+      expect(agentLines(app.stderr)).toEqual([
+        `[@x/trace-agent] warn: ${made} span(s) not delivered at exit to ${receiver.grpcUrl}: the worker thread that ` +
+          "sends them cannot start (Node's permission model: --allow-worker)",
+      ]);
+    });
+
+    it('--allow-worker: the exporter thread runs', async () => {
+      const service = 'thread-permission-allowed';
+      const app = h.start('busy-loop.mjs', {
+        env: agentEnv(receiver, service, { OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_LOG_LEVEL: 'debug' }),
+        args: ['1000', '500'],
+        nodeArgs: permission('--allow-worker'),
+      });
+      const { made } = await app.waitForJson<{ made: number }>((v) => 'made' in v, 20_000);
+      expect((await app.exited).code, app.stderr.join('\n')).toBe(0);
+      await receiver.waitForSpans({ where: byService(service), count: made });
+      expect(app.stderr.join('\n')).toContain('exporter thread started');
+    });
   });
 
   describe('a broken install: the thread’s file is missing', () => {

@@ -114,11 +114,30 @@ export function readConfig(env: Env, app: AppLocation = {}): ConfigResult {
     },
     zmqPropagation: readZmqPropagation(r),
     shutdownTimeoutMs: r.int('shutdownTimeoutMs', ['TRACES_SHUTDOWN_TIMEOUT_MS'], 5000, 0, 600_000),
-    exportThread: r.bool('exportThread', 'TRACES_EXPORT_THREAD', true),
+    exportThread: readExportThread(r),
     logs: readLogs(r, exporters, otlp, endpoint, batch),
     sources: r.sources,
   };
   return { config, warnings: r.warnings };
+}
+
+/**
+ * The exporter thread is a worker thread, which Node's permission model (`--permission`) forbids unless the app is run
+ * with `--allow-worker`: the batch processors then, as TRACES_EXPORT_THREAD=false (a warning only if it was asked for).
+ */
+function readExportThread(r: Reader): boolean {
+  const on = r.bool('exportThread', 'TRACES_EXPORT_THREAD', true);
+  if (!on || !workersForbidden()) return on;
+  if (r.first('exportThread', 'TRACES_EXPORT_THREAD'))
+    r.warn(
+      "TRACES_EXPORT_THREAD=true needs a worker thread, which Node's permission model forbids (--allow-worker); using false",
+    );
+  return false;
+}
+
+/** True when Node's permission model is on and forbids worker threads (no --allow-worker). */
+export function workersForbidden(): boolean {
+  return (process as { permission?: { has(scope: string): boolean } }).permission?.has('worker') === false;
 }
 
 function readEnabled(r: Reader, env: Env): boolean {

@@ -1,7 +1,7 @@
 // Sends one OTLP request synchronously, for the moment the process ends ('exit' event: process.exit(), an uncaught
 // exception, an unhandled rejection), when no event-loop turn is left for an asynchronous export. A worker thread
 // (exit-sender.ts) does the network I/O while this thread blocks on Atomics.wait, bounded by a deadline.
-import type { OtlpConfig } from '../config/index.js';
+import { type OtlpConfig, workersForbidden } from '../config/index.js';
 import { type Diag, describeError } from '../diag.js';
 import type { SenderData } from './exit-sender.js';
 import { NOUNS, type Signal } from './otlp-wire.js';
@@ -91,7 +91,9 @@ export function deliverAtExit<T>(
         ? `the collector answered with status ${detail}`
         : outcome === 'timeout'
           ? 'timed out'
-          : `${outcome} error`;
+          : outcome === 'unavailable'
+            ? `the worker thread that sends them cannot start${workersForbidden() ? " (Node's permission model: --allow-worker)" : ''}`
+            : `${outcome} error`;
     diag.warn(`${items.length} ${NOUNS[to.signal]}(s) not delivered at exit to ${to.target}: ${why}`);
   }
 }
