@@ -19,8 +19,6 @@ const ADOPT_TIMEOUT_MS = 1000;
 const ASK_AGAIN_MS = 100;
 /** On THREAD_CHANNEL, from the main thread's agent: its exporter thread failed. */
 const HOST_FAILED = 'host failed';
-/** Workers' rings remembered to give back should the thread fail (a process starting workers by the thousand). */
-const MAX_ADOPTED = 1024;
 
 /** What the hand-off (hand-off.ts) needs of the exporter thread, wherever it runs. */
 export interface ExporterLink {
@@ -86,8 +84,8 @@ class OwnThread implements ExporterLink {
   /** Signals using the thread: the last one to shut down stops it. */
   private users = 0;
   private adoptions: BroadcastChannel | undefined;
-  /** The headers of the workers' rings handed to the thread: given back to their writers if it fails. */
-  private readonly adopted: Int32Array[] = [];
+  /** The headers of the workers' rings handed to the thread, by ring id: given back to their writers if it fails. */
+  private readonly adopted = new Map<string, Int32Array>();
   private readonly breakListeners: (() => void)[] = [];
   /** Set by fail(); `broken` is also set by release(). */
   private failed = false;
@@ -145,7 +143,14 @@ class OwnThread implements ExporterLink {
   private adopt(ring: unknown): void {
     const spec = ring as RingSpec;
     if (!(spec?.sab instanceof SharedArrayBuffer) || spec.guest !== true || this.broken) return;
-    if (this.adopted.length < MAX_ADOPTED) this.adopted.push(ringHeader(spec.sab));
+    // Those of ended workers are forgotten (each view keeps its 2 MiB ring alive): closed, or let go and unread.
+    for (const [id, h] of this.adopted)
+      if (
+        Atomics.load(h, SLOT.closed) !== 0 ||
+        (Atomics.load(h, SLOT.reader) === READER.none && Atomics.load(h, SLOT.letGo) !== 0)
+      )
+        this.adopted.delete(id);
+    this.adopted.set(spec.id, ringHeader(spec.sab));
     this.read(spec);
     this.start();
   }
@@ -206,10 +211,11 @@ class OwnThread implements ExporterLink {
     this.diag.error(`${why}: ${FALLBACK}`);
     if (this.host) {
       setEnvironmentData(HOST_KEY, false); // workers started from now on start their own at once
-      for (const header of this.adopted.splice(0)) {
-        Atomics.add(header, SLOT.letGo, 1);
+      for (const header of this.adopted.values()) {
+        Atomics.add(header, SLOT.letGo, 1); // before the reader slot, as the thread lets a ring go
         Atomics.store(header, SLOT.reader, READER.none);
       }
+      this.adopted.clear();
       const channel = new BroadcastChannel(THREAD_CHANNEL);
       channel.postMessage(HOST_FAILED); // the workers' links start their own threads now, not at their next span
       channel.close();

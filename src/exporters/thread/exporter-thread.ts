@@ -25,7 +25,10 @@ export interface RingSpec {
   guest: boolean;
   otlp: OtlpConfig;
   batch: BatchConfig;
-  /** What the app's thread took from the ring before the thread started (ring-batches.ts), if anything. */
+  /**
+   * Every resource and scope record the writer made (hand-off.ts), cloned when the spec is sent: a reader that starts
+   * after another took those records from the ring (the app's thread, a thread that failed) reads on all the same.
+   */
   tables?: RingTables;
 }
 

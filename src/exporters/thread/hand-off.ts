@@ -4,7 +4,7 @@
 // item and counts it. One exporter thread per process serves every signal's ring, the app's workers' too
 // (exporter-link.ts): it starts shortly after start-up, or at the first full batch or process.exit(). A flush before
 // it has started (a short-lived app ending naturally) is sent from the app's thread instead: starting a thread then
-// cost ~70 ms at the app's exit.
+// cost ~70 ms at the app's exit. A thread that cannot start or stops hands the reading back to this one (takeOver).
 
 import { threadId } from 'node:worker_threads';
 import type { ExportResult } from '@opentelemetry/core';
@@ -291,6 +291,7 @@ export class HandOff<T extends Handed> implements ExitSink {
       Atomics.add(header, SLOT.failed, lost);
       this.o.diag.warn(`${lost} ${NOUNS[this.o.signal]}(s) the exporter thread had taken were lost with it`);
     }
+    this.reader(); // its exit sink now: a process.exit() before the first reading still sends the ring's items
     this.readTimer = setInterval(() => {
       if (Atomics.load(header, SLOT.handed) !== Atomics.load(header, SLOT.taken)) void this.readHere();
     }, this.o.batch.scheduledDelayMs).unref();

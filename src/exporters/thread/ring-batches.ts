@@ -1,7 +1,7 @@
 // The reading side of a signal's ring (hand-off.ts writes it), one implementation for its two readers: the exporter
 // thread, and the app's thread when it flushes before that thread has started (a short-lived app then sends its
-// spans itself instead of starting a thread at its exit). Takes batches of items, keeps the resource and scope
-// records met on the way, and puts a request together; the tables go to the thread if it starts afterwards.
+// spans itself instead of starting a thread at its exit), or once that thread has failed. Takes batches of items, keeps the resource and scope
+// records met on the way (from the writer's tables: RingSpec.tables), and puts a request together.
 import type { ExportResult } from '@opentelemetry/core';
 import type { OtlpConfig } from '../../config/index.js';
 import type { Diag } from '../../diag.js';
@@ -87,10 +87,6 @@ export class RingBatches {
       group.records.push(item.bytes);
     }
     return assembleRequest(this.resource, groups.values());
-  }
-
-  tables(): RingTables {
-    return { resource: this.resource, scopes: [...this.scopes] };
   }
 }
 
