@@ -48,6 +48,26 @@ describe('the exporter thread fails', () => {
     expect(app.stderr.filter((l) => !FELL_BACK.test(l))).toEqual([]);
   });
 
+  it('terminated with an export in flight (a collector that never answers): those spans are counted lost, in one warning', async () => {
+    const hung = await h.receiver();
+    hung.setMode('hang');
+    const app = h.start('thread-killed.mjs', {
+      env: agentEnv(hung, 'thread-killed-in-flight', {
+        TRACES_EXPORT_THREAD: 'true',
+        OTEL_LOGS_EXPORTER: 'none',
+        OTEL_EXPORTER_OTLP_TIMEOUT: '2000', // longer than the fixture waits before terminating the thread
+        TRACES_SHUTDOWN_TIMEOUT_MS: '300',
+      }),
+      args: ['600', '300'],
+    });
+    await app.exited;
+    // The thread took the first full batch (512 of the 600) and waited on the collector; the rest stayed in the ring.
+    expect(app.stderr.filter((l) => l.includes('were lost with it'))).toEqual([
+      '[@x/trace-agent] warn: 512 span(s) the exporter thread had taken were lost with it',
+    ]);
+    expect(app.stderr.filter((l) => FELL_BACK.test(l))).toHaveLength(1);
+  });
+
   it('the process’s exporter thread terminated while an app worker makes spans: the worker starts its own, none lost', async () => {
     const service = 'thread-killed-workers';
     const app = h.start('thread-killed-workers.mjs', { env: env(service) });
