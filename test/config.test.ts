@@ -217,6 +217,7 @@ describe('numbers, samplers, propagators, misc', () => {
     expect(on().config.batch).toEqual({
       scheduledDelayMs: 500,
       maxQueueSize: 2048,
+      maxQueueSizeSet: false,
       maxExportBatchSize: 512,
       exportTimeoutMs: 30000,
     });
@@ -242,6 +243,16 @@ describe('numbers, samplers, propagators, misc', () => {
     expect(config.batch).toEqual(defaults.batch);
     expect(config.otlp.timeoutMs).toBe(defaults.otlp.timeoutMs);
     expect(config.shutdownTimeoutMs).toBe(defaults.shutdownTimeoutMs);
+  });
+  it('OTEL_BSP_MAX_QUEUE_SIZE set (and valid) is marked so: the exporter thread then bounds its queue by it; log records inherit it', () => {
+    const set = on({ OTEL_BSP_MAX_QUEUE_SIZE: '4096' }).config;
+    expect([set.batch.maxQueueSize, set.batch.maxQueueSizeSet, set.logs.batch.maxQueueSizeSet]).toEqual([
+      4096,
+      true,
+      true,
+    ]);
+    expect(on({ OTEL_BSP_MAX_QUEUE_SIZE: '-5' }).config.batch.maxQueueSizeSet).toBe(false); // the default, as unset
+    expect(on({ OTEL_BLRP_MAX_QUEUE_SIZE: '100' }).config.batch.maxQueueSizeSet).toBe(false);
   });
   it('batch size above the queue size is clamped with a warning', () => {
     const { config, warnings } = on({ OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '500' });
@@ -439,6 +450,7 @@ describe('logs', () => {
     expect(config.logs.batch).toEqual({
       scheduledDelayMs: 100,
       maxQueueSize: 300,
+      maxQueueSizeSet: true,
       maxExportBatchSize: 300,
       exportTimeoutMs: 7000,
     });

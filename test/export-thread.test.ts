@@ -156,6 +156,26 @@ describe('TRACES_EXPORT_THREAD=true', () => {
     expect(receiver.errors.filter((e) => e.protocol === 'http/json')).toEqual([]);
   });
 
+  it('OTEL_BSP_MAX_QUEUE_SIZE unset: a burst of 6,000 spans made before the thread runs waits in the 2 MiB buffer, none dropped', async () => {
+    const service = 'thread-burst';
+    const run = await runApp('thread-rests.mjs', { env: env(service, { OTEL_LOGS_EXPORTER: 'none' }), args: ['6000'] });
+    expect(run.code, run.stderr.join('\n')).toBe(0);
+    expect(run.stderr).toEqual([]);
+    await receiver.waitForSpans({ where: byService(service), count: 6000 });
+    expect(spansOf(service)).toBe(6000);
+  });
+
+  it('control, OTEL_BSP_MAX_QUEUE_SIZE=2048 set: the same burst is cut at 2,048 waiting, the rest dropped and counted', async () => {
+    const service = 'thread-burst-bounded';
+    const bounded = env(service, { OTEL_LOGS_EXPORTER: 'none', OTEL_BSP_MAX_QUEUE_SIZE: '2048' });
+    const run = await runApp('thread-rests.mjs', { env: bounded, args: ['6000'] });
+    expect(run.code).toBe(0);
+    const dropped = Number(run.stderr.map((l) => /(\d+) span\(s\) dropped/.exec(l)?.[1]).find(Boolean));
+    expect(dropped).toBeGreaterThan(1000); // the thread took a batch or two while the loop ran
+    await receiver.waitForSpans({ where: byService(service), count: 6000 - dropped });
+    expect(spansOf(service)).toBe(6000 - dropped);
+  });
+
   it('a collector that never answers: the buffer fills, new spans are dropped and counted (one warning, one count)', async () => {
     const hung = await h.receiver();
     hung.setMode('hang');

@@ -122,7 +122,7 @@ export function readOtlp(r: Reader, signal: Signal, protocol: OtlpProtocol, url:
 }
 
 /** Batching variables per signal: FastDeploy's and OTEL_BSP_* for spans, OTEL_BLRP_* for log records. */
-const BATCH_VARS: Record<Signal, Record<keyof BatchConfig, string[]>> = {
+const BATCH_VARS: Record<Signal, Record<Exclude<keyof BatchConfig, 'maxQueueSizeSet'>, string[]>> = {
   traces: {
     scheduledDelayMs: ['FD_OTLP_EXPORTER_SCHEDULE_DELAY_MILLIS', 'OTEL_BSP_SCHEDULE_DELAY'],
     maxQueueSize: ['OTEL_BSP_MAX_QUEUE_SIZE'],
@@ -141,6 +141,7 @@ const BATCH_VARS: Record<Signal, Record<keyof BatchConfig, string[]>> = {
 export const DEFAULT_BATCH: BatchConfig = {
   scheduledDelayMs: 500,
   maxQueueSize: 2048,
+  maxQueueSizeSet: false,
   maxExportBatchSize: 512,
   exportTimeoutMs: 30_000,
 };
@@ -166,6 +167,8 @@ export function readBatch(r: Reader, signal: Signal, defaults: BatchConfig = DEF
   return {
     scheduledDelayMs: r.int(key('scheduledDelayMs'), vars.scheduledDelayMs, defaults.scheduledDelayMs, 0, 3_600_000),
     maxQueueSize,
+    maxQueueSizeSet:
+      defaults.maxQueueSizeSet || Number(r.first(key('maxQueueSize'), ...vars.maxQueueSize)?.value) === maxQueueSize,
     maxExportBatchSize,
     exportTimeoutMs: r.int(key('exportTimeoutMs'), vars.exportTimeoutMs, defaults.exportTimeoutMs, 1, 600_000),
   };

@@ -82,6 +82,11 @@ export interface LogsConfig {
 export interface BatchConfig {
   scheduledDelayMs: number;
   maxQueueSize: number;
+  /**
+   * maxQueueSize was set (OTEL_BSP/BLRP_MAX_QUEUE_SIZE): the exporter thread's hand-off then holds at most that many
+   * items; unset, only its buffer's bytes bound it (exporters/thread/hand-off.ts).
+   */
+  maxQueueSizeSet: boolean;
   maxExportBatchSize: number;
   exportTimeoutMs: number;
 }
