@@ -29,7 +29,7 @@ export interface RingSpec {
    * Every resource and scope record the writer made (hand-off.ts), cloned when the spec is sent: a reader that starts
    * after another took those records from the ring (the app's thread, a thread that failed) reads on all the same.
    */
-  tables?: RingTables;
+  tables: RingTables;
 }
 
 /** What the thread is given; rings added after it started come as messages. */

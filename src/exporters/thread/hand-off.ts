@@ -19,7 +19,7 @@ import { dropWatch, type QueueWatch } from '../queue-watch.js';
 import { type ExporterLink, exporterLink } from './exporter-link.js';
 import type { RingSpec } from './exporter-thread.js';
 import { createRingBuffer, FAILURE, KIND, READER, RingWriter, SLEEP, SLOT } from './ring.js';
-import { countResult, type Item, RingBatches, type RingTables, ringExporter } from './ring-batches.js';
+import { countResult, type Item, RingBatches, ringExporter } from './ring-batches.js';
 
 /**
  * Started this long after the first item even before a batch is full, as the lazy exporter is built (lazy.ts); an
@@ -113,11 +113,6 @@ export class HandOff<T extends Handed> implements ExitSink {
     registerExitSink(this);
   }
 
-  /** The ring's tables, written as records are (RingSpec.tables). */
-  private get tables(): RingTables {
-    return this.spec.tables!;
-  }
-
   /** Encodes the item into the ring; a full ring (or an item that cannot be encoded) drops it. Never throws. */
   hand(item: T): void {
     try {
@@ -130,8 +125,9 @@ export class HandOff<T extends Handed> implements ExitSink {
       if (this.spec.guest) this.guestCheck();
       if (!this.resourceSent) {
         // the resource goes first: the thread puts it in front of every request
-        this.tables.resource = encodeResourceParts(item.resource);
-        if (!(this.resourceSent = this.putParts(KIND.resource, 0, this.tables.resource))) return this.drops.drop(1);
+        this.spec.tables.resource = encodeResourceParts(item.resource);
+        if (!(this.resourceSent = this.putParts(KIND.resource, 0, this.spec.tables.resource)))
+          return this.drops.drop(1);
         this.warmUp ??= setTimeout(() => this.thread.start(), WARM_UP_DELAY_MS).unref();
       }
       // The ring's bytes bound the queue, and OTEL_BSP/BLRP_MAX_QUEUE_SIZE items when set, as the batch processor's.
@@ -189,11 +185,11 @@ export class HandOff<T extends Handed> implements ExitSink {
       if (this.scopeKeys.size >= MAX_SCOPES) return undefined;
       id = this.scopeKeys.size + 1;
       this.scopeKeys.set(key, id);
-      this.tables.scopes.push([id, encodeScopeParts(scope)]);
+      this.spec.tables.scopes.push([id, encodeScopeParts(scope)]);
     }
     // The same id for the same scope whoever reads: a reader that sees a record again gets what it had.
     if (!this.scopesSent.has(id)) {
-      if (!this.putParts(KIND.scope, id, this.tables.scopes[id - 1]![1])) return undefined;
+      if (!this.putParts(KIND.scope, id, this.spec.tables.scopes[id - 1]![1])) return undefined;
       this.scopesSent.add(id);
     }
     this.scopeIds.set(scope, id);
@@ -249,7 +245,7 @@ export class HandOff<T extends Handed> implements ExitSink {
   /** The app thread's reader of the ring, made once; the tables let it read items whose records others took. */
   private reader(): NonNullable<HandOff<T>['here']> {
     if (this.here) return this.here;
-    const batches = new RingBatches(this.spec.sab, this.o.batch.maxExportBatchSize, this.tables);
+    const batches = new RingBatches(this.spec.sab, this.o.batch.maxExportBatchSize, this.spec.tables);
     // The bundle as the batch processor's exporter loads it, with the code cache (src/code-cache.ts).
     const load = () => requireBundle('@x/trace-agent/internal/otlp-exporter', this.o.diag.debug);
     const exporter = ringExporter(this.o, batches, this.o.diag, load);

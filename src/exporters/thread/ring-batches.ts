@@ -1,7 +1,8 @@
 // The reading side of a signal's ring (hand-off.ts writes it), one implementation for its two readers: the exporter
 // thread, and the app's thread when it flushes before that thread has started (a short-lived app then sends its
-// spans itself instead of starting a thread at its exit), or once that thread has failed. Takes batches of items, keeps the resource and scope
-// records met on the way (from the writer's tables: RingSpec.tables), and puts a request together.
+// spans itself instead of starting a thread at its exit), or once that thread has failed. Takes batches of items,
+// keeps the resource and scope records met on the way (starting from the writer's: RingSpec.tables), and puts a
+// request together.
 import type { ExportResult } from '@opentelemetry/core';
 import type { OtlpConfig } from '../../config/index.js';
 import type { Diag } from '../../diag.js';
@@ -37,11 +38,11 @@ export class RingBatches {
   constructor(
     sab: SharedArrayBuffer,
     private readonly batchSize: number,
-    tables?: RingTables,
+    tables: RingTables,
   ) {
     this.ring = new RingReader(sab);
-    this.scopes = new Map(tables?.scopes);
-    this.resource = tables?.resource ?? { head: new Uint8Array(0), tail: new Uint8Array(0) };
+    this.scopes = new Map(tables.scopes);
+    this.resource = tables.resource;
   }
 
   get header(): Int32Array {
