@@ -42,6 +42,34 @@ describe('OTLP span encoder', () => {
     expect(Buffer.from(first).equals(copy)).toBe(true);
   });
 
+  it('writes the same bytes when spans repeat their keys in order and the values change from span to span', () => {
+    // The encoder's shortcuts: the key at each position of the last span, and the value each key had last.
+    const long = 'x'.repeat(100); // too long to be cached
+    const spans = recordSpans({ 'service.name': 'repeat' }, (provider) => {
+      const tracer = provider.getTracer('t');
+      for (let i = 0; i < 400; i++) {
+        const attributes = {
+          'http.request.method': i % 3 ? 'GET' : 'POST',
+          'server.port': i % 4 ? 8080 : 8080.5,
+          'url.path': i % 5 ? '/a' : long,
+          'flag.set': i % 2 === 0,
+          'list.value': i % 7 ? [1, 2] : ['a'],
+        };
+        // every sixth span sets them in another order, so that positions and keys disagree
+        const ordered = i % 6 ? attributes : Object.fromEntries(Object.entries(attributes).reverse());
+        tracer.startSpan(`s${i % 2}`, { attributes: ordered }).end();
+      }
+    });
+    for (let round = 0; round < 3; round++) {
+      for (const batch of [spans, spans.slice(1, 2), spans.slice(3)])
+        expect(
+          Buffer.from(encodeTraceExportRequest(batch)).equals(
+            Buffer.from(ProtobufTraceSerializer.serializeRequest(batch)!),
+          ),
+        ).toBe(true);
+    }
+  });
+
   it('does not let endless distinct values grow its cache', () => {
     const spans = recordSpans({ 'service.name': 'growth' }, (provider) => {
       const tracer = provider.getTracer('t');

@@ -43,6 +43,9 @@ type CachedValue = string | number | boolean;
 interface KnownKey {
   key: Buffer;
   values: Map<CachedValue, Buffer>;
+  /** The cached value this key had last, and its encoding (an entry of `values`). */
+  lastValue: CachedValue | undefined;
+  lastBytes: Buffer | undefined;
 }
 const keyCache = new Map<string, KnownKey>();
 const KEY_CACHE_LIMIT = 256;
@@ -367,16 +370,38 @@ function spanFlags(traceFlags: number, isRemote: boolean | undefined): number {
   return (traceFlags & 0xff) | HAS_IS_REMOTE | (isRemote ? IS_REMOTE : 0);
 }
 
+// The keys met at each position of the last attributes encoded, and their cache entries: spans of one kind set
+// their attributes in the same order, so an identity compare mostly replaces the keyCache lookup (a string hash
+// lookup per attribute).
+const recentKeys: string[] = [];
+const recentKnown: (KnownKey | undefined)[] = [];
+
 function attributes(attrs: Attributes, field: number): void {
+  let i = 0;
   for (const key in attrs) {
     if (!Object.hasOwn(attrs, key)) continue;
     const value = attrs[key];
-    let known = keyCache.get(key);
-    if (known === undefined && keyCache.size < KEY_CACHE_LIMIT) keyCache.set(key, (known = newKnownKey(key)));
+    let known: KnownKey | undefined;
+    if (recentKeys[i] === key) known = recentKnown[i];
+    else {
+      known = keyCache.get(key);
+      if (known === undefined && keyCache.size < KEY_CACHE_LIMIT) keyCache.set(key, (known = newKnownKey(key)));
+      if (i < 32) {
+        recentKeys[i] = key;
+        recentKnown[i] = known;
+      }
+    }
+    i++;
     tag(field, 2);
+    if (known?.lastBytes !== undefined && value === known.lastValue) {
+      copy(known.lastBytes); // the value the last span had: no lookup at all
+      continue;
+    }
     const values = known !== undefined && isCacheable(value) ? known.values : undefined;
     const cached = values?.get(value as CachedValue);
     if (cached !== undefined) {
+      known!.lastValue = value as CachedValue;
+      known!.lastBytes = cached;
       copy(cached);
       continue;
     }
@@ -422,15 +447,19 @@ function newKnownKey(key: string): KnownKey {
     }
     length.push((v & 127) | 128);
   }
-  return { key: Buffer.concat([Buffer.from([(1 << 3) | 2, ...length]), Buffer.from(key, 'utf8')]), values: new Map() };
+  return {
+    key: Buffer.concat([Buffer.from([(1 << 3) | 2, ...length]), Buffer.from(key, 'utf8')]),
+    values: new Map(),
+    lastValue: undefined,
+    lastBytes: undefined,
+  };
 }
 
 function copy(bytes: Buffer): void {
   const length = bytes.length;
   ensure(length);
-  // A byte loop for short runs: TypedArray#set's call costs more than copying a few dozen bytes.
-  if (length > 48) buf.set(bytes, pos);
-  else for (let i = 0; i < length; i++) buf[pos + i] = bytes[i];
+  // TypedArray#set even for a few bytes: ~22 ns for 20–48 bytes on Node 24, where a byte loop took 45–80 ns.
+  buf.set(bytes, pos);
   pos += length;
 }
 
@@ -492,19 +521,23 @@ function tag(field: number, wireType: number): void {
   const value = (field << 3) | wireType;
   if (value > 127) return varint(value);
   ensure(1);
-  buf[pos++] = value;
+  buf[pos] = value;
+  pos++;
 }
 
 /** Unsigned and signed (two's complement, 10 bytes) varints of any safe integer, as protobuf int64 encodes them. */
 function varint(value: number): void {
   ensure(10);
   if (value >= 0 && value <= 0xffffffff) {
+    const b = buf;
+    let p = pos;
     let v = value >>> 0;
     while (v > 127) {
-      buf[pos++] = (v & 127) | 128;
+      b[p++] = (v & 127) | 128;
       v >>>= 7;
     }
-    buf[pos++] = v;
+    b[p++] = v;
+    pos = p;
     return;
   }
   const abs = Math.abs(value);
@@ -530,10 +563,13 @@ function fixed32(value: number): void {
 }
 
 function uint32(v: number): void {
-  buf[pos++] = v & 0xff;
-  buf[pos++] = (v >>> 8) & 0xff;
-  buf[pos++] = (v >>> 16) & 0xff;
-  buf[pos++] = v >>> 24;
+  const b = buf;
+  const p = pos;
+  b[p] = v & 0xff;
+  b[p + 1] = (v >>> 8) & 0xff;
+  b[p + 2] = (v >>> 16) & 0xff;
+  b[p + 3] = v >>> 24;
+  pos = p + 4;
 }
 
 /** [seconds, nanoseconds] as fixed64 nanoseconds, without going through a float that would lose precision. */
@@ -556,9 +592,12 @@ function hrTime(time: readonly [number, number]): void {
 function hexId(hex: string): void {
   const length = hex.length >>> 1;
   ensure(length + 1);
-  buf[pos++] = length;
+  const b = buf; // locals: the module-level cursor costs a context load and store per byte
+  let p = pos;
+  b[p++] = length;
   for (let i = 0; i < hex.length; i += 2)
-    buf[pos++] = (HEX[hex.charCodeAt(i) & 0x7f] << 4) | HEX[hex.charCodeAt(i + 1) & 0x7f];
+    b[p++] = (HEX[hex.charCodeAt(i) & 0x7f]! << 4) | HEX[hex.charCodeAt(i + 1) & 0x7f]!;
+  pos = p;
 }
 
 /** Nibble by character code (the SDK only makes ids of valid hex; others decode as the library's would, within ASCII). */
@@ -571,15 +610,16 @@ function string(value: string): void {
   const length = value.length;
   if (length < 128) {
     ensure(length + 1);
+    const b = buf;
     let p = pos + 1;
     let i = 0;
     for (; i < length; i++) {
       const code = value.charCodeAt(i);
       if (code > 127) break;
-      buf[p++] = code;
+      b[p++] = code;
     }
     if (i === length) {
-      buf[pos] = length;
+      b[pos] = length;
       pos = p;
       return;
     }

@@ -110,7 +110,13 @@ class Ring {
   }
 }
 
+const copyBytes = Buffer.prototype.copy;
+
 export class RingWriter extends Ring {
+  /** The data as a Buffer: Buffer#copy into shared memory took half the time of TypedArray#set (~55 against ~120 ns
+   * for a 300-byte span, bench of the two here). */
+  private readonly bytes: Buffer = Buffer.from(this.data.buffer, this.data.byteOffset, this.data.length);
+
   /**
    * Copies one record in; false (and nothing written) when it does not fit. `id` is the record's scope (0–65535).
    */
@@ -130,7 +136,7 @@ export class RingWriter extends Ring {
     else return false;
     this.words[at >>> 2] = payload.length;
     this.words[(at >>> 2) + 1] = kind | (id << 16);
-    this.data.set(payload, at + RECORD_HEADER);
+    copyBytes.call(payload, this.bytes, at + RECORD_HEADER);
     const next = at + need;
     Atomics.store(this.header, SLOT.write, next === this.capacity ? 0 : next);
     return true;
