@@ -22,8 +22,10 @@ import { setAsideForCommonJsMain } from './module-hooks.js';
 import { buildResource } from './resource.js';
 import { installShutdownHooks } from './shutdown.js';
 import { PooledIdGenerator } from './spans/id-generator.js';
+import { leanTracerProvider } from './spans/lean-tracer.js';
 import { ParentBasedSampler } from './spans/parent-based.js';
 import { RatioSampler } from './spans/ratio-sampler.js';
+import { fastStartSpan } from './spans/span-start.js';
 import { TraceContextPropagator } from './spans/tracecontext.js';
 import { agentState } from './state.js';
 
@@ -52,7 +54,8 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
   propagation.setGlobalPropagator(createPropagator(config));
-  trace.setGlobalTracerProvider(provider);
+  // The app's own spans and the slice API's take the instrumentations' lean path (src/spans/lean-tracer.ts).
+  trace.setGlobalTracerProvider(leanTracerProvider(provider, fastStartSpan({ sampler, ids })));
 
   const { instrumentations, esmModules } = createInstrumentations(
     { ...config.instrumentations, zmqPropagation: config.zmqPropagation },

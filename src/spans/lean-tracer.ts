@@ -40,8 +40,12 @@ class LeanTracer implements Tracer {
   }
 }
 
-/** `provider`, whose tracers start their spans with `start`; one tracer per name, version and schema URL. */
-export function leanTracerProvider(provider: TracerProvider, start: StartSpan): TracerProvider {
+/**
+ * `provider`, whose tracers start their spans with `start`; one tracer per name, version and schema URL. The global
+ * provider too (src/sdk.ts), so the app's own spans and the slice API's take the lean path; forceFlush and shutdown
+ * are the SDK provider's, for apps that reach it behind the API's proxy (`getDelegate()`).
+ */
+export function leanTracerProvider(provider: SdkTracerProvider, start: StartSpan): SdkTracerProvider {
   const tracers = new Map<string, Tracer>();
   return {
     getTracer(name: string, version?: string, options?: TracerOptions): Tracer {
@@ -53,5 +57,13 @@ export function leanTracerProvider(provider: TracerProvider, start: StartSpan): 
       }
       return tracer;
     },
+    forceFlush: () => provider.forceFlush?.() ?? Promise.resolve(),
+    shutdown: () => provider.shutdown?.() ?? Promise.resolve(),
   };
+}
+
+/** A provider as the SDK's: the API's, with the SDK's forceFlush and shutdown when it has them. */
+export interface SdkTracerProvider extends TracerProvider {
+  forceFlush?(): Promise<void>;
+  shutdown?(): Promise<void>;
 }
