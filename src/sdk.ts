@@ -49,7 +49,13 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
   const resource = buildResource(config, diag);
   const sampler = createSampler(config.sampler);
   const ids = new PooledIdGenerator();
-  const provider = new TracerProvider({ resource, sampler, spanProcessors: processors, idGenerator: ids });
+  const provider = new TracerProvider({
+    resource,
+    sampler,
+    spanProcessors: processors,
+    idGenerator: ids,
+    spanLimits: config.spanLimits,
+  });
 
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);

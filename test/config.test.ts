@@ -254,6 +254,46 @@ describe('numbers, samplers, propagators, misc', () => {
     expect(on({ OTEL_BSP_MAX_QUEUE_SIZE: '-5' }).config.batch.maxQueueSizeSet).toBe(false); // the default, as unset
     expect(on({ OTEL_BLRP_MAX_QUEUE_SIZE: '100' }).config.batch.maxQueueSizeSet).toBe(false);
   });
+  it("span and log record limits: the SDKs' defaults unset; each signal's variable over OTEL_ATTRIBUTE_*", () => {
+    const defaults = on().config;
+    expect(defaults.spanLimits).toEqual({
+      attributeValueLengthLimit: Number.POSITIVE_INFINITY,
+      attributeCountLimit: 128,
+      eventCountLimit: 128,
+      linkCountLimit: 128,
+      attributePerEventCountLimit: 128,
+      attributePerLinkCountLimit: 128,
+    });
+    expect(defaults.logs.limits).toEqual({
+      attributeValueLengthLimit: Number.POSITIVE_INFINITY,
+      attributeCountLimit: 128,
+    });
+    const general = on({ OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '100', OTEL_ATTRIBUTE_COUNT_LIMIT: '20' }).config;
+    expect(general.spanLimits).toMatchObject({ attributeValueLengthLimit: 100, attributeCountLimit: 20 });
+    expect(general.logs.limits).toEqual({ attributeValueLengthLimit: 100, attributeCountLimit: 20 });
+    const own = on({
+      OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '100',
+      OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '50',
+      OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT: '70',
+      OTEL_SPAN_EVENT_COUNT_LIMIT: '3',
+      OTEL_SPAN_LINK_COUNT_LIMIT: '4',
+      OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT: '5',
+      OTEL_LINK_ATTRIBUTE_COUNT_LIMIT: '6',
+      OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT: '7',
+    }).config;
+    expect(own.spanLimits).toEqual({
+      attributeValueLengthLimit: 50,
+      attributeCountLimit: 128,
+      eventCountLimit: 3,
+      linkCountLimit: 4,
+      attributePerEventCountLimit: 5,
+      attributePerLinkCountLimit: 6,
+    });
+    expect(own.logs.limits).toEqual({ attributeValueLengthLimit: 70, attributeCountLimit: 7 });
+    const bad = on({ OTEL_SPAN_EVENT_COUNT_LIMIT: 'many' });
+    expect(bad.warnings).toEqual([expect.stringContaining('OTEL_SPAN_EVENT_COUNT_LIMIT="many"')]);
+    expect(bad.config.spanLimits.eventCountLimit).toBe(128);
+  });
   it('batch size above the queue size is clamped with a warning', () => {
     const { config, warnings } = on({ OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '500' });
     expect(config.batch.maxExportBatchSize).toBe(100);

@@ -295,6 +295,25 @@ describe.each([
   });
 });
 
+describe('OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT', () => {
+  it("cuts the records' attribute values, before the general OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", async () => {
+    const service = 'logs-limits';
+    const run = await runApp('logs-libs.cjs', {
+      env: otlpEnv(service, 'grpc', {
+        TRACES_CONSOLE_LOGS: 'false',
+        OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT: '1',
+        OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '100',
+      }),
+    });
+    expect(run.code, run.stderr.join('\n')).toBe(0);
+    const logs = await receiver.waitForLogs({ where: ofService(service), count: 6 });
+    const pino = logs.find((l) => l.body === 'pino info');
+    const winston = logs.find((l) => l.body === 'winston info');
+    expect(pino?.attributes).toMatchObject({ user: 'u' }); // 'u1', cut; the body is not an attribute
+    expect(winston?.attributes).toMatchObject({ user: 'u' });
+  });
+});
+
 describe('log library instrumentations', () => {
   it('are loaded only when the app loads the library', async () => {
     const run = await runApp('logs-lazy.cjs', { env: otlpEnv('logs-lazy', 'grpc') });

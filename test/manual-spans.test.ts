@@ -59,4 +59,31 @@ describe("the app's own spans (trace.getTracer)", () => {
     expect(root!.traceId).not.toBe(outer!.traceId);
     expect(app.stderr).toEqual([]);
   });
+
+  it('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT and OTEL_SPAN_EVENT_COUNT_LIMIT bound them', async () => {
+    const service = 'manual-spans-limits';
+    const app = h.start('manual-spans.mjs', {
+      env: agentEnv(receiver, service, {
+        OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '5',
+        OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: '3',
+        OTEL_ATTRIBUTE_COUNT_LIMIT: '100', // the span's own variable wins
+        OTEL_SPAN_EVENT_COUNT_LIMIT: '1',
+      }),
+    });
+    const { made } = await app.waitForJson<{ made: number }>();
+    expect((await app.exited).code, app.stderr.join('\n')).toBe(0);
+    const spans = await receiver.waitForSpans({ where: byService(service), count: made });
+    const parent = spans.find((s) => s.name === 'parent');
+    const child = spans.find((s) => s.name === 'child renamed');
+    expect(parent?.attributes).toEqual({ 'start.attr': 'given' });
+    // The first three set, the rest dropped; the one event kept is the last (the SDK drops the oldest).
+    expect(child?.attributes).toEqual({ str: 'text', int: 42, float: 1.5 });
+    expect(child?.events.map((e) => e.name)).toEqual(['exception']);
+    expect(child?.events[0]?.attributes).toMatchObject({ 'exception.message': 'bad i' });
+    // The SDK's own notices, as its spans give them (each distinct warning once).
+    expect(app.stderr).toEqual([
+      '[@x/trace-agent] warn: Dropping extra attributes.',
+      '[@x/trace-agent] warn: Dropped 1 events because eventCountLimit reached',
+    ]);
+  });
 });

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { type Env, isTrue, parseBool, tracingRequested } from './env.js';
+import { readLogRecordLimits, readSpanLimits } from './limits.js';
 import type { EndpointVar } from './otlp.js';
 import { PROTOCOLS, protocolForPort, readBatch, readEndpoint, readOtlp, signalUrl } from './otlp.js';
 import { parsePairs, Reader } from './reader.js';
@@ -105,6 +106,7 @@ export function readConfig(env: Env, app: AppLocation = {}): ConfigResult {
     filePath: resolve(cwd, r.first('filePath', 'TRACES_FILE')?.value ?? 'otel_traces.jsonl'),
     processorsFrom: readImportPath(r, cwd),
     batch,
+    spanLimits: readSpanLimits(r),
     sampler: readSampler(r),
     propagators: readPropagators(r),
     logLevel: r.oneOf('logLevel', ['OTEL_LOG_LEVEL'], LOG_LEVELS, 'warn', `one of ${LOG_LEVELS.join(', ')}`),
@@ -218,6 +220,7 @@ function readLogs(
     exporters,
     otlp: readOtlp(r, 'logs', protocol, signalUrl('logs', protocol, endpoint)),
     batch: readBatch(r, 'logs', spanBatch),
+    limits: readLogRecordLimits(r),
     console: r.bool('logs.console', 'TRACES_CONSOLE_LOGS', true),
     // TRACES_LOG_FORMAT when set; else Dynamo's DYN_LOGGING_JSONL=true means jsonl.
     format: r.oneOf<LogFormat>(

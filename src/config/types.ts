@@ -47,6 +47,8 @@ export interface AgentConfig {
    */
   processorsFrom?: { module: string; exportName: string; variable: string };
   batch: BatchConfig;
+  /** OTEL_SPAN_* / OTEL_ATTRIBUTE_* / OTEL_EVENT_* / OTEL_LINK_* limits (limits.ts). */
+  spanLimits: SpanLimitsConfig;
   sampler: { name: SamplerName; ratio: number };
   propagators: PropagatorName[];
   logLevel: LogLevel;
@@ -73,10 +75,27 @@ export interface LogsConfig {
   /** Endpoint, protocol and headers for logs: defaults follow the traces OTLP settings. */
   otlp: OtlpConfig;
   batch: BatchConfig;
+  /** OTEL_LOGRECORD_ATTRIBUTE_* / OTEL_ATTRIBUTE_* limits (limits.ts). */
+  limits: RecordLimits;
   /** TRACES_CONSOLE_LOGS: console.log/info/warn/error/debug become log records. */
   console: boolean;
   /** TRACES_LOG_FORMAT: `jsonl` rewrites console output as one JSON object per line. */
   format: LogFormat;
+}
+
+/** A log record's attribute limits (sdk-logs' LogRecordLimits, every field set). */
+export interface RecordLimits {
+  /** Longer string values (and strings in arrays) are cut to this length; Infinity: no limit. */
+  attributeValueLengthLimit: number;
+  attributeCountLimit: number;
+}
+
+/** A span's limits (sdk-trace's SpanLimits, every field set). */
+export interface SpanLimitsConfig extends RecordLimits {
+  eventCountLimit: number;
+  linkCountLimit: number;
+  attributePerEventCountLimit: number;
+  attributePerLinkCountLimit: number;
 }
 
 export interface BatchConfig {

@@ -47,7 +47,7 @@ export function startLogs(
         return processor;
       });
       if (threaded) processors.push(new ThreadLogRecordProcessor({ otlp: lc.otlp, batch: lc.batch, diag, ...thread }));
-      const provider = new LoggerProvider({ resource, processors });
+      const provider = new LoggerProvider({ resource, processors, logRecordLimits: lc.limits });
       if (!logs.setGlobalLoggerProvider(provider))
         diag.warn('a global LoggerProvider was already registered; log libraries keep using it');
       agentState().logs = provider;
