@@ -13,7 +13,7 @@ import type { BatchConfig, LogLevel, OtlpConfig } from '../../config/index.js';
 import { redactUrl } from '../../config/index.js';
 import { type Diag, describeError } from '../../diag.js';
 import { type ExitSink, registerExitSink } from '../exit-flush.js';
-import { encodeResourceParts, encodeScopeParts, type MessageParts } from '../otlp-encoder.js';
+import { type EncodedRecord, encodeResourceParts, encodeScopeParts, type MessageParts } from '../otlp-encoder.js';
 import { NOUNS, type Signal } from '../otlp-wire.js';
 import { dropWatch, type QueueWatch } from '../queue-watch.js';
 import { type ExporterLink, exporterLink } from './exporter-link.js';
@@ -45,7 +45,7 @@ export interface HandOffOptions<T> {
   signal: Signal;
   otlp: OtlpConfig;
   batch: BatchConfig;
-  encode: (item: T) => Uint8Array;
+  encode: (item: T) => EncodedRecord;
   diag: Diag;
   logLevel: LogLevel;
   secrets: string[];
@@ -80,6 +80,9 @@ export class HandOff<T extends Handed> implements ExitSink {
   /** The app thread's reading in progress (readHere), so that two never take from the ring at once. */
   private reading: Promise<void> | undefined;
   private readTimer: NodeJS.Timeout | undefined;
+  /** sinceEpoch(): the pause last seen, and the wall clock's offset from performance.now() read then. */
+  private pauseSeen = 0;
+  private wallOffset = 0;
 
   constructor(private readonly o: HandOffOptions<T>) {
     const bytes = Math.min(64 << 20, Math.max(256 << 10, o.batch.maxQueueSize * BYTES_PER_QUEUED_ITEM));
@@ -118,7 +121,7 @@ export class HandOff<T extends Handed> implements ExitSink {
     try {
       // Inside an outage, between two attempts: the item would only be dropped there; it dies young here instead.
       const pausedUntil = Atomics.load(this.ring.header, SLOT.pausedUntil);
-      if (pausedUntil !== 0 && Date.now() - this.epoch < pausedUntil) {
+      if (pausedUntil !== 0 && this.sinceEpoch(pausedUntil) < pausedUntil) {
         Atomics.add(this.ring.header, SLOT.outageDropped, 1);
         return;
       }
@@ -134,12 +137,27 @@ export class HandOff<T extends Handed> implements ExitSink {
       const waiting = this.handedOver - Atomics.load(this.ring.header, SLOT.taken);
       if (waiting >= this.maxWaiting) return this.drops.drop(1);
       const scope = this.scopeId(item.instrumentationScope);
-      if (scope === undefined || !this.ring.put(KIND.item, scope, this.o.encode(item))) return this.drops.drop(1);
+      if (scope === undefined) return this.drops.drop(1);
+      const record = this.o.encode(item);
+      if (!this.ring.put(KIND.item, scope, record.bytes, record.length)) return this.drops.drop(1);
       Atomics.store(this.ring.header, SLOT.handed, ++this.handedOver);
       if (waiting + 1 >= this.o.batch.maxExportBatchSize) this.batchReady(waiting + 1);
     } catch (err) {
       this.o.diag.debug(`${NOUNS[this.o.signal]} not exported: cannot encode it (${describeError(err)})`);
     }
+  }
+
+  /**
+   * Date.now() - epoch, read from performance.now(): Date.now() allocates a 16-byte number at every call, even
+   * optimized, which in an outage (a check per item) kept the app's young generation growing (bench/memory.mjs). The
+   * wall clock is read again whenever the pause changes (each export attempt), so a clock step is followed.
+   */
+  private sinceEpoch(pausedUntil: number): number {
+    if (pausedUntil !== this.pauseSeen) {
+      this.pauseSeen = pausedUntil;
+      this.wallOffset = Date.now() - this.epoch - performance.now();
+    }
+    return performance.now() + this.wallOffset;
   }
 
   /** A full batch waits: starts the thread, or wakes it if its wait says it will not come by itself (ring.ts SLEEP). */

@@ -118,10 +118,11 @@ export class RingWriter extends Ring {
   private readonly bytes: Buffer = Buffer.from(this.data.buffer, this.data.byteOffset, this.data.length);
 
   /**
-   * Copies one record in; false (and nothing written) when it does not fit. `id` is the record's scope (0–65535).
+   * Copies one record in (the first `length` bytes of `payload`); false (and nothing written) when it does not fit. `id`
+   * is the record's scope (0–65535).
    */
-  put(kind: number, id: number, payload: Uint8Array): boolean {
-    const need = RECORD_HEADER + padded(payload.length);
+  put(kind: number, id: number, payload: Uint8Array, length = payload.length): boolean {
+    const need = RECORD_HEADER + padded(length);
     const w = Atomics.load(this.header, SLOT.write);
     const r = Atomics.load(this.header, SLOT.read);
     let at: number;
@@ -134,9 +135,9 @@ export class RingWriter extends Ring {
       } else return false;
     } else if (need < r - w) at = w;
     else return false;
-    this.words[at >>> 2] = payload.length;
+    this.words[at >>> 2] = length;
     this.words[(at >>> 2) + 1] = kind | (id << 16);
-    copyBytes.call(payload, this.bytes, at + RECORD_HEADER);
+    copyBytes.call(payload, this.bytes, at + RECORD_HEADER, 0, length);
     const next = at + need;
     Atomics.store(this.header, SLOT.write, next === this.capacity ? 0 : next);
     return true;
