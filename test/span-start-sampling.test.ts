@@ -15,7 +15,7 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
-import { PooledIdGenerator } from '../src/spans/id-generator.js';
+import { PooledIdGenerator, xoshiro128 } from '../src/spans/id-generator.js';
 import { ParentBasedSampler as AgentParentBased, validParentOf } from '../src/spans/parent-based.js';
 import { RatioSampler } from '../src/spans/ratio-sampler.js';
 import { fastStartSpan } from '../src/spans/span-start.js';
@@ -55,6 +55,25 @@ describe('PooledIdGenerator', () => {
       seen.add(s);
     }
     expect(seen.size).toBe(6000);
+  });
+
+  it('fills its pool with xoshiro128** (the reference output), uniform hex in every position, each generator its own', () => {
+    const out = new Uint32Array(10);
+    xoshiro128(Uint32Array.of(1, 2, 3, 4), out);
+    // The reference implementation's first outputs from the state {1, 2, 3, 4} (C, Blackman and Vigna).
+    expect([...out]).toEqual([
+      11520, 0, 5927040, 70819200, 2031721883, 1637235492, 1287239034, 3734860849, 3729100597, 4258142804,
+    ]);
+    const ids = new PooledIdGenerator();
+    const n = 16_000;
+    const counts = Array.from({ length: 32 }, () => new Array<number>(16).fill(0));
+    for (let i = 0; i < n; i++) {
+      const id = ids.generateTraceId();
+      for (let p = 0; p < 32; p++) counts[p]![Number.parseInt(id[p]!, 16)]!++;
+    }
+    // n/16 = 1000 expected per digit and position, sd ~31: within 6 sd everywhere.
+    for (const row of counts) for (const c of row) expect(Math.abs(c - n / 16)).toBeLessThan(190);
+    expect(new PooledIdGenerator().generateTraceId()).not.toBe(new PooledIdGenerator().generateTraceId());
   });
 
   it('returns a preset trace id once, then random ones again', () => {
