@@ -513,16 +513,22 @@ describe('zeromq: errors', () => {
     await busy.bind('tcp://127.0.0.1:*');
     const pending = busy.receive();
     let thrown: unknown;
+    const before = Date.now();
     try {
       busy.receive();
     } catch (e) {
       thrown = e;
     }
+    const after = Date.now();
     expect(String(thrown)).toMatch(/busy reading/);
     expect((thrown as { code?: string }).code).toBe('EBUSY');
     const [consumer] = only(SpanKind.CONSUMER);
     expect(consumer!.status.code).toBe(SpanStatusCode.ERROR);
     expect(consumer!.attributes['error.type']).toBe('EBUSY');
+    // It starts when the failed receive was called (wall-clock ms, within a millisecond's rounding).
+    const startMs = consumer!.startTime[0] * 1000 + consumer!.startTime[1] / 1e6;
+    expect(startMs).toBeGreaterThanOrEqual(before - 1);
+    expect(startMs).toBeLessThanOrEqual(after + 1);
     busy.close();
     await pending.catch(() => undefined);
     expect(only(SpanKind.CONSUMER)).toHaveLength(1); // the receive aborted by close() is not an error

@@ -29,6 +29,11 @@ export function validParentOf(ctx: Context): SpanContext | undefined {
   return sc;
 }
 
+/** A span whose context its maker has checked (e.g. decoded from bytes): validParentOf takes it as it is. */
+export function checkedParent(span: object): void {
+  lastChecked = span;
+}
+
 const SAMPLE: SamplingResult = Object.freeze({ decision: SamplingDecision.RECORD_AND_SAMPLED });
 const DROP: SamplingResult = Object.freeze({ decision: SamplingDecision.NOT_RECORD });
 

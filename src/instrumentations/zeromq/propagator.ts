@@ -30,6 +30,7 @@ import {
 } from '@opentelemetry/api';
 import { TraceState, W3CBaggagePropagator } from '@opentelemetry/core';
 import { SpanContextLayer } from '../../spans/context-layer.js';
+import { checkedParent } from '../../spans/parent-based.js';
 import type { TraceFrame } from './types.js';
 
 export const FRAME_MAGIC = Buffer.from([0xff, 0x5a, 0x54, 0x43]);
@@ -127,8 +128,9 @@ export function decodeTraceFrame(frame: unknown): TraceFrame | undefined {
   if (FRAME_MIN_SIZE + t + b !== n) return undefined;
   if (!isPrintableAscii(bytes, 32, 32 + t) || !isPrintableAscii(bytes, 34 + t, 34 + t + b)) return undefined;
   const view = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const traceId = view.toString('hex', 6, 22);
-  const spanId = view.toString('hex', 22, 30);
+  const ids = view.toString('hex', 6, 30); // one native call for both ids (two took ~0.5 µs a message)
+  const traceId = ids.slice(0, 32);
+  const spanId = ids.slice(32);
   if (traceId === ZERO_TRACE_ID || spanId === ZERO_SPAN_ID) return undefined;
   return {
     traceId,
@@ -185,6 +187,7 @@ export function contextFromFrame(f: TraceFrame): Context {
     isRemote: true,
     traceState: f.traceState ? new TraceState(f.traceState) : undefined,
   });
+  checkedParent(remote); // its ids were decoded from bytes, hex and not zero: valid, no second look per span
   let ctx: Context = new SpanContextLayer(ROOT_CONTEXT, remote, undefined); // trace.setSpanContext, without a Map
   if (f.baggage) ctx = baggagePropagator.extract(ctx, { baggage: f.baggage }, defaultTextMapGetter);
   return ctx;
