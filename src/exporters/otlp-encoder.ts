@@ -198,8 +198,8 @@ export interface MessageParts {
 
 /**
  * A record just encoded: the first `length` bytes of `bytes`, valid until the next call. One object, reused, so that
- * encoding a span allocates nothing at all (a view per span kept the app's young generation at 16 MiB where
- * recording alone needs 8: bench/memory.mjs).
+ * encoding a span allocates nothing at all (with the hand-off's and the id pool's allocations, the app's young
+ * generation grew from the 8 MiB recording alone needs to 16 in half the runs of bench/memory.mjs).
  */
 export interface EncodedRecord {
   bytes: Buffer;
@@ -541,23 +541,19 @@ function tag(field: number, wireType: number): void {
   const value = (field << 3) | wireType;
   if (value > 127) return varint(value);
   ensure(1);
-  buf[pos] = value;
-  pos++;
+  buf[pos++] = value;
 }
 
 /** Unsigned and signed (two's complement, 10 bytes) varints of any safe integer, as protobuf int64 encodes them. */
 function varint(value: number): void {
   ensure(10);
   if (value >= 0 && value <= 0xffffffff) {
-    const b = buf;
-    let p = pos;
     let v = value >>> 0;
     while (v > 127) {
-      b[p++] = (v & 127) | 128;
+      buf[pos++] = (v & 127) | 128;
       v >>>= 7;
     }
-    b[p++] = v;
-    pos = p;
+    buf[pos++] = v;
     return;
   }
   const abs = Math.abs(value);
@@ -583,13 +579,10 @@ function fixed32(value: number): void {
 }
 
 function uint32(v: number): void {
-  const b = buf;
-  const p = pos;
-  b[p] = v & 0xff;
-  b[p + 1] = (v >>> 8) & 0xff;
-  b[p + 2] = (v >>> 16) & 0xff;
-  b[p + 3] = v >>> 24;
-  pos = p + 4;
+  buf[pos++] = v & 0xff;
+  buf[pos++] = (v >>> 8) & 0xff;
+  buf[pos++] = (v >>> 16) & 0xff;
+  buf[pos++] = v >>> 24;
 }
 
 /** [seconds, nanoseconds] as fixed64 nanoseconds, without going through a float that would lose precision. */
@@ -612,12 +605,9 @@ function hrTime(time: readonly [number, number]): void {
 function hexId(hex: string): void {
   const length = hex.length >>> 1;
   ensure(length + 1);
-  const b = buf; // locals: the module-level cursor costs a context load and store per byte
-  let p = pos;
-  b[p++] = length;
+  buf[pos++] = length;
   for (let i = 0; i < hex.length; i += 2)
-    b[p++] = (HEX[hex.charCodeAt(i) & 0x7f]! << 4) | HEX[hex.charCodeAt(i + 1) & 0x7f]!;
-  pos = p;
+    buf[pos++] = (HEX[hex.charCodeAt(i) & 0x7f] << 4) | HEX[hex.charCodeAt(i + 1) & 0x7f];
 }
 
 /** Nibble by character code (the SDK only makes ids of valid hex; others decode as the library's would, within ASCII). */
@@ -630,16 +620,15 @@ function string(value: string): void {
   const length = value.length;
   if (length < 128) {
     ensure(length + 1);
-    const b = buf;
     let p = pos + 1;
     let i = 0;
     for (; i < length; i++) {
       const code = value.charCodeAt(i);
       if (code > 127) break;
-      b[p++] = code;
+      buf[p++] = code;
     }
     if (i === length) {
-      b[pos] = length;
+      buf[pos] = length;
       pos = p;
       return;
     }

@@ -149,8 +149,9 @@ export class HandOff<T extends Handed> implements ExitSink {
 
   /**
    * Date.now() - epoch, read from performance.now(): Date.now() allocates a 16-byte number at every call, even
-   * optimized, which in an outage (a check per item) kept the app's young generation growing (bench/memory.mjs). The
-   * wall clock is read again whenever the pause changes (each export attempt), so a clock step is followed.
+   * optimized, which in an outage (a check per item) was most of what the hand-off allocated (sampled heap profile,
+   * bench/memory-app.cjs). The wall clock is read again whenever the pause changes (each export attempt), so a clock
+   * step is followed.
    */
   private sinceEpoch(pausedUntil: number): number {
     if (pausedUntil !== this.pauseSeen) {
