@@ -60,13 +60,15 @@ export function startSdk(config: AgentConfig, diag: Diag): void {
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
   propagation.setGlobalPropagator(createPropagator(config));
-  // The app's own spans and the slice API's take the instrumentations' lean path (src/spans/lean-tracer.ts).
-  trace.setGlobalTracerProvider(leanTracerProvider(provider, fastStartSpan({ sampler, ids })));
+  // The app's own spans, the slice API's and the instrumentations' take the lean path (src/spans/lean-tracer.ts).
+  const startSpan = fastStartSpan({ sampler, ids });
+  const leanProvider = leanTracerProvider(provider, startSpan);
+  trace.setGlobalTracerProvider(leanProvider);
 
   const { instrumentations, esmModules } = createInstrumentations(
     { ...config.instrumentations, zmqPropagation: config.zmqPropagation },
     diag,
-    { contextManager, sampler, ids, tracerProvider: provider },
+    { contextManager, startSpan, tracerProvider: provider, leanProvider },
   );
   registerEsmHook(esmModules, diag);
   if (syncHooksWork(process.versions.node)) setAsideForCommonJsMain(diag); // their cost, for CommonJS apps

@@ -7,8 +7,7 @@ import type { ContextManager, TracerProvider } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { ZmqPropagation } from '../config/index.js';
 import { type Diag, describeError } from '../diag.js';
-import { leanTracerProvider } from '../spans/lean-tracer.js';
-import { fastStartSpan, type SpanStartOptions, sdkStartSpan } from '../spans/span-start.js';
+import { type StartSpan, sdkStartSpan } from '../spans/span-start.js';
 import { CONTRIB, DEFAULT_INSTRUMENTATIONS, isKnown, METRICS_ONLY, shortName } from './catalog.js';
 import { sharedCopy, startContrib } from './contrib.js';
 import { createFastifyInstrumentation } from './fastify.js';
@@ -55,10 +54,14 @@ export interface ChosenInstrumentations {
 }
 
 /** What the agent's pipeline lends the http instrumentation so that its hot path can skip generic layers. */
-export interface PipelineParts extends Partial<SpanStartOptions> {
+export interface PipelineParts {
   contextManager?: ContextManager;
-  /** The provider of the instrumentations loaded on first use; without it only the built-in ones run. */
+  /** The lean span start (span-start.ts), with the agent's sampler and ids. */
+  startSpan?: StartSpan;
+  /** The SDK's provider; without it only the built-in instrumentations run. */
   tracerProvider?: TracerProvider;
+  /** The same provider on the lean path (lean-tracer.ts): the one the contrib instrumentations get. */
+  leanProvider?: TracerProvider;
 }
 
 export function createInstrumentations(
@@ -66,13 +69,12 @@ export function createInstrumentations(
   diag: Diag,
   parts: PipelineParts = {},
 ): ChosenInstrumentations {
-  const fast = parts.sampler && parts.ids ? fastStartSpan({ sampler: parts.sampler, ids: parts.ids }) : undefined;
   const http: HttpInstrumentationOptions = {
     runner: contextRunner(parts.contextManager),
-    startSpan: fast ?? sdkStartSpan,
+    startSpan: parts.startSpan ?? sdkStartSpan,
   };
-  // Contrib spans take the lean path too when the agent's sampler and ids are at hand (src/spans/lean-tracer.ts).
-  const provider = parts.tracerProvider && fast ? leanTracerProvider(parts.tracerProvider, fast) : parts.tracerProvider;
+  // Contrib spans take the lean path too when the pipeline offers it (src/spans/lean-tracer.ts).
+  const provider = parts.leanProvider ?? parts.tracerProvider;
   const disabled = new Set(known(options.disabled, 'OTEL_NODE_DISABLED_INSTRUMENTATIONS', diag));
   const enabled = options.enabled ? known(options.enabled, 'OTEL_NODE_ENABLED_INSTRUMENTATIONS', diag) : null;
   const wanted = new Set((enabled ?? DEFAULT_INSTRUMENTATIONS).filter((name) => !disabled.has(name)));
