@@ -13,6 +13,7 @@ import { encodeResourceParts, encodeScopeParts, encodeSpanRecord } from '../src/
 import { otlpJsonRequest } from '../src/exporters/thread/json-request.js';
 import { assembleRequest, type ScopedRecords } from '../src/exporters/thread/request.js';
 import { createRingBuffer, KIND, RingReader, RingWriter } from '../src/exporters/thread/ring.js';
+import { RingBatches } from '../src/exporters/thread/ring-batches.js';
 import { OtlpDecoder } from './helpers/otlp-receiver-decode.js';
 import { recordSpans, variedLogRecords, variedSpans } from './helpers/varied-spans.js';
 
@@ -150,5 +151,40 @@ describe('exporter thread ring', () => {
     });
     expect(ids).toEqual([0, 1, 2, 3]);
     expect(writer.put(KIND.item, 4, payload(4, 50))).toBe(true);
+  });
+});
+
+describe('exporter thread batches', () => {
+  const parts = { head: Buffer.from([0x0a, 0x00]), tail: Buffer.alloc(0) };
+  const record = (n: number) => Buffer.alloc(40, n);
+  const fill = (writer: RingWriter, from: number, count: number) => {
+    for (let n = from; n < from + count; n++) expect(writer.put(KIND.item, 1, record(n))).toBe(true);
+  };
+  const whole = (items: { bytes: Uint8Array }[], from: number) =>
+    items.every((item, i) => Buffer.from(item.bytes).equals(record(from + i)));
+
+  // The same bytes in memory (Buffer.allocUnsafe gives small buffers as slices of one shared pool).
+  const sameMemory = (a?: Uint8Array, b?: Uint8Array) => a?.buffer === b?.buffer && a?.byteOffset === b?.byteOffset;
+
+  it('a batch and its request keep their bytes until exported(); then the next batch reuses their buffers', () => {
+    const sab = createRingBuffer(64 * 1024);
+    const writer = new RingWriter(sab);
+    const batches = new RingBatches(sab, 10, { resource: parts, scopes: [[1, parts]] });
+    fill(writer, 0, 30);
+    const first = batches.take();
+    const firstRequest = batches.serialize(first);
+    const firstCopy = Buffer.from(firstRequest);
+    // Not exported yet (a request in flight, or items kept for a send at exit): the next batch gets buffers of its own.
+    const second = batches.take();
+    const secondRequest = batches.serialize(second);
+    expect(whole(first, 0) && whole(second, 10)).toBe(true);
+    expect(Buffer.from(firstRequest).equals(firstCopy)).toBe(true);
+    expect(sameMemory(second[0]?.bytes, first[0]?.bytes) || sameMemory(secondRequest, firstRequest)).toBe(false);
+    batches.exported();
+    const third = batches.take();
+    const thirdRequest = batches.serialize(third);
+    expect(whole(third, 20)).toBe(true);
+    expect(sameMemory(third[0]?.bytes, first[0]?.bytes) && sameMemory(thirdRequest, firstRequest)).toBe(true);
+    expect(whole(first, 0)).toBe(false); // overwritten: which is why only an ended export lets them go
   });
 });

@@ -14,6 +14,13 @@ beforeAll(async () => {
 const env = (service: string, extra: Record<string, string> = {}) =>
   agentEnv(receiver, service, { TRACES_EXPORT_THREAD: 'true', OTEL_BSP_SCHEDULE_DELAY: '100', ...extra });
 const spansOf = (service: string) => receiver.spans.filter(byService(service)).length;
+/** Each span of the loop, by its `busy.n`: every one from 0 to made - 1, once and whole (batch after batch). */
+const loopNumbers = (service: string) =>
+  receiver.spans
+    .filter(byService(service))
+    .map((s) => Number(s.attributes['busy.n']))
+    .sort((a, b) => a - b);
+const upTo = (made: number) => [...Array(made).keys()];
 
 /** Runs the busy loop; returns how many spans of it had arrived when the app printed the loop's end. */
 async function busyLoop(service: string, environment: Record<string, string>, args: string[]) {
@@ -45,6 +52,9 @@ describe('TRACES_EXPORT_THREAD=true', () => {
     expect(start?.body).toBe(JSON.stringify({ loop: 'start' }));
     await receiver.waitForSpans({ where: byService(service), count: run.made });
     expect(spansOf(service)).toBe(run.made); // each once
+    // Many batches through the thread's reused buffers (ring-batches.ts): none overwritten by the next one's.
+    expect(run.made).toBeGreaterThan(4 * 512);
+    expect(loopNumbers(service)).toEqual(upTo(run.made));
     expect(run.app.stderr).toEqual([]);
   });
 
@@ -136,6 +146,7 @@ describe('TRACES_EXPORT_THREAD=true', () => {
     );
     expect(run.code, run.app.stderr.join('\n')).toBe(0);
     expect(spansOf(service)).toBe(run.made);
+    expect(loopNumbers(service)).toEqual(upTo(run.made));
     expect(receiver.requests.some((r) => r.protocol === 'http/protobuf' && r.spanCount > 0)).toBe(true);
   });
 

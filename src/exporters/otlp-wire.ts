@@ -51,11 +51,15 @@ export function decodeGrpcMessage(raw: string | string[] | undefined): string {
 
 /** A gRPC length-prefixed message: 1 byte "compressed" flag, 4 bytes big-endian length, the message. */
 export function grpcFrame(message: Uint8Array, compressed = false): Buffer {
-  const frame = Buffer.alloc(5 + message.length);
-  frame.writeUInt8(compressed ? 1 : 0, 0);
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, 5);
-  return frame;
+  return Buffer.concat([grpcPrefix(message.length, compressed), message]);
+}
+
+/** The 5 bytes before a gRPC message: compressed or not, and its length. */
+export function grpcPrefix(length: number, compressed = false): Buffer {
+  const prefix = Buffer.allocUnsafe(5);
+  prefix[0] = compressed ? 1 : 0;
+  prefix.writeUInt32BE(length, 1);
+  return prefix;
 }
 
 /** The PEM files of a TLS endpoint, as the configuration names them. */

@@ -53,7 +53,7 @@ const IDLE_GUEST_DELAYS = 12;
  * Requests in flight at once: one, as the batch processor does, so a collector that hangs sees one request per
  * export timeout; records wait in the ring meanwhile (and, when it is full, new ones are dropped and counted).
  */
-const MAX_IN_FLIGHT = 1;
+const MAX_IN_FLIGHT = 1; // and RingBatches reuses its buffers once the one export in flight has ended
 
 /** The headers of the rings written by the app's main thread (its SLOT.exiting silences the thread's warnings). */
 const headers: Int32Array[] = [];
@@ -115,6 +115,7 @@ function run(d: RingSpec, diag: Diag): void {
       if (droppedMeanwhile) exporter.countDropped(droppedMeanwhile);
       exporter.export(items, (result: ExportResult) => {
         inFlight--;
+        batches.exported(); // one request in flight: its buffers serve the next batch
         const until = exporter.pausedUntil();
         Atomics.store(header, SLOT.pausedUntil, until && Math.max(1, until - d.epoch));
         countResult(header, items.length, result);

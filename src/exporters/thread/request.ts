@@ -11,7 +11,12 @@ export interface ScopedRecords {
 
 const varintSize = (n: number) => (n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : n < 268435456 ? 4 : 5);
 
-export function assembleRequest(resource: MessageParts, scopes: Iterable<ScopedRecords>): Uint8Array {
+/** `alloc` gives the bytes to fill (a reused buffer, the ring's reader's); by default a new one. */
+export function assembleRequest(
+  resource: MessageParts,
+  scopes: Iterable<ScopedRecords>,
+  alloc: (size: number) => Uint8Array = Buffer.allocUnsafe,
+): Uint8Array {
   const sized: { parts: ScopedRecords; size: number }[] = [];
   let resourceSize = resource.head.length + resource.tail.length;
   for (const parts of scopes) {
@@ -20,7 +25,7 @@ export function assembleRequest(resource: MessageParts, scopes: Iterable<ScopedR
     sized.push({ parts, size });
     resourceSize += 1 + varintSize(size) + size;
   }
-  const out = Buffer.allocUnsafe(1 + varintSize(resourceSize) + resourceSize);
+  const out = alloc(1 + varintSize(resourceSize) + resourceSize);
   let pos = 0;
   const put = (bytes: Uint8Array) => {
     out.set(bytes, pos);
