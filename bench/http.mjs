@@ -7,7 +7,7 @@
 // within a minute, and a ratio of two runs taken seconds apart cancels most of that drift (a ratio of medians taken
 // over minutes does not).
 import autocannon from 'autocannon';
-import { freePort, machineLine, median, startProcess, waitForPort } from './lib.mjs';
+import { freePort, machineLine, median, startProcess, threadCpu, waitForPort } from './lib.mjs';
 import { startSinkProcess } from './sink.mjs';
 
 // Read when measuring (bench/run.mjs sets them after importing this module).
@@ -106,7 +106,7 @@ export async function measureHttp(options = {}) {
   );
   const servers = [];
   let rows;
-  const samples = contenders.map(() => ({ rps: [], p99: [], errors: 0, requests: 0 }));
+  const samples = contenders.map(() => ({ rps: [], p99: [], errors: 0, requests: 0, cpu: [] }));
   try {
     for (const [j, c] of contenders.entries()) servers.push(await startServer(c, app, j));
     for (const [j, s] of servers.entries()) samples[j].requests += (await load(s.url, 2, options.rate)).requests; // warm-up
@@ -114,7 +114,16 @@ export async function measureHttp(options = {}) {
       const order = [...contenders.keys()];
       if (i % 2) order.reverse();
       for (const j of order) {
+        const pid = servers[j].proc.child.pid;
+        const before = threadCpu(pid);
         const r = await load(servers[j].url, seconds(), options.rate);
+        const after = threadCpu(pid);
+        // The server's CPU per request served, by thread: what the design costs where load and threads do not share
+        // two cores (here they do, which the req/s ratios include).
+        if (before && after && r.requests)
+          samples[j].cpu.push(
+            Object.fromEntries(Object.keys(after).map((k) => [k, (1e6 * (after[k] - before[k])) / r.requests])),
+          );
         samples[j].rps.push(r.rps);
         samples[j].p99.push(r.p99);
         samples[j].errors += r.errors;
@@ -128,6 +137,9 @@ export async function measureHttp(options = {}) {
       ratio: median(samples[j].rps.map((rps, i) => rps / bare[i])),
       p99: median(samples[j].p99),
       errors: samples[j].errors,
+      cpu: samples[j].cpu.length
+        ? Object.fromEntries(['main', 'exporter', 'other'].map((k) => [k, median(samples[j].cpu.map((c) => c[k]))]))
+        : undefined,
     }));
   } finally {
     await Promise.all(servers.map((s) => s.proc.stop())); // each flushes what it still holds on SIGTERM
@@ -144,16 +156,20 @@ export function printHttp(title, { rows, exported }, rate) {
   );
   // Spans delivered: counted by the sink, against the spans every request served makes (all rounds and the warm-up;
   // a sampler keeping 1 in 10 delivers ~10%). Spans dropped by a full queue never arrive.
-  console.log('| contender | req/s | % of bare | p99 ms | spans delivered / made | errors |');
-  console.log('|---|---|---|---|---|---|');
+  // Server CPU per request from Linux's per-thread accounting (medians of the rounds; 10 ms ticks over ~2 s).
+  console.log(
+    '| contender | req/s | % of bare | p99 ms | spans delivered / made | server CPU µs/request: app thread / exporter thread / other threads | errors |',
+  );
+  console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const { spans, made } = r.delivered;
     const delivered =
       r === rows[0]
         ? '—'
         : `${spans.toLocaleString('en-US')} / ${made.toLocaleString('en-US')} (${((100 * spans) / made).toFixed(0)}%)`;
+    const cpu = r.cpu ? `${r.cpu.main.toFixed(1)} / ${r.cpu.exporter.toFixed(1)} / ${r.cpu.other.toFixed(1)}` : '—';
     console.log(
-      `| ${r.name} | ${r.rps.toFixed(0)} | ${(100 * r.ratio).toFixed(1)}% | ${r.p99} | ${delivered} | ${r.errors} |`,
+      `| ${r.name} | ${r.rps.toFixed(0)} | ${(100 * r.ratio).toFixed(1)}% | ${r.p99} | ${delivered} | ${cpu} | ${r.errors} |`,
     );
   }
 }

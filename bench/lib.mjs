@@ -1,5 +1,6 @@
 // Shared benchmark plumbing: spawning contenders, free ports, waiting for readiness, medians.
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -65,6 +66,29 @@ export function startProcess(args, script, env) {
       clearTimeout(t);
     },
   };
+}
+
+/**
+ * A process's CPU time so far (Linux per-thread accounting: each /proc/<pid>/task/<tid>/stat), in seconds: its main thread,
+ * the agent's exporter thread, and the rest (V8's GC helpers, libuv's pool). Undefined where /proc is missing.
+ */
+export function threadCpu(pid) {
+  const tick = 1 / 100; // USER_HZ, 100 on Linux
+  const out = { main: 0, exporter: 0, other: 0 };
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // after the name, which may hold spaces
+      const seconds = (Number(fields[11]) + Number(fields[12])) * tick; // utime + stime
+      if (tid === String(pid)) out.main += seconds;
+      else if (name.startsWith('@x/trace-agent')) out.exporter += seconds;
+      else out.other += seconds;
+    }
+  } catch {
+    return undefined; // not Linux, or the process is gone
+  }
+  return out;
 }
 
 export function machineLine() {
