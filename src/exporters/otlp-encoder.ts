@@ -287,7 +287,10 @@ function writeSpan(span: ReadableSpan): void {
   if (span.attributes) attributes(span.attributes, 9);
   tag(10, 0);
   varint(span.droppedAttributesCount);
-  for (const event of span.events) {
+  // Indexed loops: for-of allocated an array iterator for each (~80 bytes a span, sampled heap profile).
+  const events = span.events;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
     tag(11, 2);
     const eventStart = openMessage(1);
     tag(1, 1);
@@ -301,7 +304,9 @@ function writeSpan(span: ReadableSpan): void {
   }
   tag(12, 0);
   varint(span.droppedEventsCount);
-  for (const link of span.links) {
+  const links = span.links;
+  for (let i = 0; i < links.length; i++) {
+    const link = links[i]!;
     tag(13, 2);
     const linkStart = openMessage(1);
     const linked = link.context;
