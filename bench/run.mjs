@@ -129,6 +129,14 @@ const rows = [
     undefined,
   ],
   [
+    'HTTP server CPU µs a request, app thread + exporter thread + other threads: bare / exporter thread / batch processor / nothing exported',
+    [hBare, hAgent, hBatch, byName(http.rows, RECORDED_ONLY_HTTP)]
+      .map((r) => (r.cpu ? `${r.cpu.main.toFixed(1)} + ${r.cpu.exporter.toFixed(1)} + ${r.cpu.other.toFixed(1)}` : '—'))
+      .join(' / '),
+    '—',
+    undefined,
+  ],
+  [
     'HTTP p99 at a fixed 5,000 req/s: bare / exporter thread / batch processor (official)',
     `${fBare.p99} / ${fAgent.p99} / ${fBatch.p99} ms (${fOfficial.p99} ms)`,
     '≤ bare + 2 ms (issue 22)',
