@@ -124,7 +124,10 @@ export class RingBatches {
   /**
    * The export of the items last taken has ended (delivered or not): their bytes and their request's may be used
    * again. Only the exporter thread says so; without it every batch after the first gets buffers of its own (the
-   * app's thread, reading at exit, may still send items of an export that has answered).
+   * app's thread, reading at exit, may still send items of an export that has answered). A request that ended before
+   * all its bytes left (answered early, or timed out and cancelled) may have the rest overwritten: only payload of a
+   * stream the peer answered or saw reset, which it discards; the framing (HTTP/2 frame headers, HTTP/1.1's
+   * content-length) is never in this buffer.
    */
   exported(): void {
     this.batchBytes.release();
